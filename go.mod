@@ -1,0 +1,3 @@
+module github.com/imgharden/imgharden
+
+go 1.26.3
