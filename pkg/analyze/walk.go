@@ -1,0 +1,197 @@
+package analyze
+
+import (
+	"archive/tar"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"path"
+	"strings"
+	"sync"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/imgharden/imgharden/pkg/finding"
+)
+
+// ErrDiffIDMismatch means a layer's content does not match the diff ID the config lists:
+// the blob is corrupt or was swapped.
+var ErrDiffIDMismatch = errors.New("layer content does not match its diff ID")
+
+// ErrTooLarge is returned by Body.Bytes when a check needs the whole file but it exceeds the cap.
+var ErrTooLarge = errors.New("file larger than the maximum file size")
+
+// hashingReader hashes what passes through it, so the diff ID is verified in the same pass.
+type hashingReader struct {
+	r io.Reader
+	h hash.Hash
+	n int64
+}
+
+func (h *hashingReader) Read(p []byte) (int, error) {
+	n, err := h.r.Read(p)
+	if n > 0 {
+		h.h.Write(p[:n])
+		h.n += int64(n)
+	}
+	return n, err
+}
+
+// bufPool holds body buffers; each layer walk borrows one for its lifetime.
+var bufPool = sync.Pool{New: func() any { return new([]byte) }}
+
+func (e *Engine) walkLayer(ctx context.Context, l v1.Layer, info *LayerInfo, res *layerResult) error {
+	rc, err := l.Uncompressed()
+	if err != nil {
+		return fmt.Errorf("opening layer: %w", err)
+	}
+	defer rc.Close()
+	hr := &hashingReader{r: rc, h: sha256.New()}
+	tr := tar.NewReader(hr)
+
+	bufp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bufp)
+	body := &lazyBody{tr: tr, buf: bufp, max: e.maxFileSize}
+
+	seen := 0
+	for {
+		if seen%256 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return &LayerError{Index: res.index, Digest: info.Digest, Entry: lastName(res), Err: fmt.Errorf("reading tar: %w", err)}
+		}
+		seen++
+		p, unsafe := cleanName(hdr.Name)
+		if unsafe {
+			res.found.Report(nil, finding.New(RuleUnsafeEntry, finding.Location{Path: p, LayerIndex: res.index},
+				fmt.Sprintf("layer entry name %q points outside the image root; it is analyzed as %s", hdr.Name, p), hdr.Name))
+		}
+		dir, base := path.Split(p)
+		switch {
+		case base == opaqueMarker:
+			res.opaques = append(res.opaques, path.Clean(dir))
+			continue
+		case strings.HasPrefix(base, whiteoutMeta):
+			continue // other AUFS metadata (.wh..wh.plnk, .wh..wh.aufs): not files
+		case strings.HasPrefix(base, whiteoutPrefix):
+			res.whiteouts = append(res.whiteouts, path.Join(dir, strings.TrimPrefix(base, whiteoutPrefix)))
+			continue
+		}
+		switch hdr.Typeflag {
+		case tar.TypeReg, tar.TypeDir, tar.TypeSymlink, tar.TypeLink, tar.TypeChar, tar.TypeBlock, tar.TypeFifo, tar.TypeGNUSparse:
+		default:
+			continue // PAX/GNU meta headers are folded into the next header by archive/tar
+		}
+		ent := newEntry(hdr, p, res.index)
+		if ent.Hardlink {
+			if _, unsafe := cleanName(hdr.Linkname); unsafe {
+				res.found.Report(ent, finding.New(RuleUnsafeEntry, finding.Location{},
+					fmt.Sprintf("hardlink %s points outside the image root (%q)", p, hdr.Linkname), hdr.Linkname))
+			}
+		}
+		res.entries = append(res.entries, ent)
+		body.reset(ent, hdr.Size)
+		for _, c := range e.fileChecks {
+			if !c.Wants(ent) {
+				continue
+			}
+			if err := c.CheckFile(ctx, ent, body, &res.found); err != nil {
+				if body.ioErr != nil {
+					return &LayerError{Index: res.index, Digest: info.Digest, Entry: hdr.Name, Err: body.ioErr}
+				}
+				res.found.Report(ent, checkFailed(c, p, err))
+			}
+		}
+		if body.ioErr != nil {
+			return &LayerError{Index: res.index, Digest: info.Digest, Entry: hdr.Name, Err: body.ioErr}
+		}
+		if ent.IsRegular() && !ent.Hardlink && len(e.retainers) > 0 && hdr.Size <= e.retainSize {
+			for _, r := range e.retainers {
+				if r.Retain(ent) {
+					b, err := body.Bytes()
+					if err != nil {
+						return &LayerError{Index: res.index, Digest: info.Digest, Entry: hdr.Name, Err: err}
+					}
+					ent.retained = append([]byte(nil), b...)
+					ent.kept = true
+					break
+				}
+			}
+		}
+	}
+	info.Entries = seen
+	// Hash what follows the end-of-archive marker too: the diff ID covers the whole stream.
+	if _, err := io.Copy(io.Discard, hr); err != nil {
+		return &LayerError{Index: res.index, Digest: info.Digest, Err: fmt.Errorf("reading layer: %w", err)}
+	}
+	if info.DiffID != "" {
+		got := "sha256:" + hex.EncodeToString(hr.h.Sum(nil))
+		if got != info.DiffID {
+			return &LayerError{Index: res.index, Digest: info.Digest,
+				Err: fmt.Errorf("%w: config says %s, content hashes to %s", ErrDiffIDMismatch, info.DiffID, got)}
+		}
+	}
+	return nil
+}
+
+func lastName(res *layerResult) string {
+	if n := len(res.entries); n > 0 {
+		return strings.TrimPrefix(res.entries[n-1].Path, "/")
+	}
+	return ""
+}
+
+// lazyBody reads the current tar entry on first use and shares the bytes with every check.
+type lazyBody struct {
+	tr        *tar.Reader
+	buf       *[]byte
+	max       int64
+	size      int64
+	ent       *Entry
+	read      bool
+	data      []byte
+	truncated bool
+	ioErr     error
+}
+
+func (b *lazyBody) reset(e *Entry, size int64) {
+	b.ent, b.size, b.read, b.data, b.truncated, b.ioErr = e, size, false, nil, false, nil
+}
+
+func (b *lazyBody) Bytes() ([]byte, error) {
+	if b.read {
+		return b.data, b.ioErr
+	}
+	b.read = true
+	if !b.ent.IsRegular() || b.ent.Hardlink {
+		return nil, nil
+	}
+	n := b.size
+	if n > b.max {
+		n = b.max
+		b.truncated = true
+	}
+	if int64(cap(*b.buf)) < n {
+		*b.buf = make([]byte, n, max(n, 64<<10))
+	}
+	data := (*b.buf)[:n]
+	if _, err := io.ReadFull(b.tr, data); err != nil {
+		b.ioErr = fmt.Errorf("reading file body: %w", err)
+		return nil, b.ioErr
+	}
+	b.data = data
+	return data, nil
+}
+
+func (b *lazyBody) Truncated() bool { return b.truncated }
