@@ -45,12 +45,12 @@ type buildFile struct{}
 func (buildFile) Rules() []*finding.Rule { return []*finding.Rule{RuleBuildFile} }
 
 func (buildFile) CheckImage(_ context.Context, v *analyze.View, r analyze.Reporter) error {
-	return v.Walk(func(e *analyze.Entry) error {
+	for _, e := range entries(v) {
 		if !e.IsRegular() || !isBuildFile(e.Base()) || vendoredTree(e.Path) {
-			return nil
+			continue
 		}
 		r.Report(e, finding.New(RuleBuildFile, finding.Location{},
 			"build file "+e.Path+" was copied into the image", ""))
-		return nil
-	})
+	}
+	return nil
 }

@@ -137,20 +137,20 @@ type fileCapability struct{}
 func (fileCapability) Rules() []*finding.Rule { return []*finding.Rule{RuleFileCapability} }
 
 func (fileCapability) CheckImage(_ context.Context, v *analyze.View, r analyze.Reporter) error {
-	return v.Walk(func(e *analyze.Entry) error {
+	for _, e := range entries(v) {
 		if e.IsSymlink() || e.IsDir() {
-			return nil
+			continue
 		}
 		t := e
 		if e.Hardlink {
 			var err error
 			if t, err = v.Resolve(e.Path); err != nil {
-				return nil
+				continue
 			}
 		}
 		raw, ok := t.Capability()
 		if !ok {
-			return nil
+			continue
 		}
 		caps, err := decodeCapability([]byte(raw))
 		msg := e.Path + " has file capabilities " + caps
@@ -161,6 +161,6 @@ func (fileCapability) CheckImage(_ context.Context, v *analyze.View, r analyze.R
 		f := finding.New(RuleFileCapability, finding.Location{}, msg, caps)
 		f.Details = map[string]string{"capabilities": caps}
 		r.Report(e, f)
-		return nil
-	})
+	}
+	return nil
 }

@@ -37,18 +37,16 @@ func (compiler) CheckImage(_ context.Context, v *analyze.View, r analyze.Reporte
 	if g, ok := configEnv(v, "GOROOT"); ok && path.IsAbs(g) {
 		roots = append(roots, path.Clean(g))
 	}
-	hits, err := reportTools(v, r, RuleCompiler, compilers, "a compiler or build tool", func(e *analyze.Entry) {
+	for _, e := range entries(v) {
 		if e.IsDir() || e.Base() != "go" || path.Base(parentDir(e.Path)) != "bin" {
-			return
+			continue
 		}
 		root := parentDir(parentDir(e.Path))
 		if v.Exists(path.Join(root, "pkg/tool")) || v.Exists(path.Join(root, "src/runtime")) {
 			roots = append(roots, root)
 		}
-	})
-	if err != nil {
-		return err
 	}
+	hits := reportTools(v, r, RuleCompiler, compilers, "a compiler or build tool")
 	reported := map[string]bool{}
 	for _, t := range hits {
 		reported[t.targetPath] = true

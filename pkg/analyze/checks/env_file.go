@@ -37,12 +37,12 @@ type envFile struct{}
 func (envFile) Rules() []*finding.Rule { return []*finding.Rule{RuleEnvFile} }
 
 func (envFile) CheckImage(_ context.Context, v *analyze.View, r analyze.Reporter) error {
-	return v.Walk(func(e *analyze.Entry) error {
+	for _, e := range entries(v) {
 		if !e.IsRegular() || !isEnvFile(e.Base()) || vendoredTree(e.Path) {
-			return nil
+			continue
 		}
 		r.Report(e, finding.New(RuleEnvFile, finding.Location{},
 			"environment file "+e.Path+" was copied into the image", ""))
-		return nil
-	})
+	}
+	return nil
 }

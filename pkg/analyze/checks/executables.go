@@ -105,27 +105,24 @@ func parentDir(p string) string {
 
 // tools lists the executables in the bin directories, in path order. Entries that do not
 // resolve (dangling links, loops, links leaving the root) are skipped: they run nothing,
-// and the unsafe-symlink rule reports loops and escapes.
-// visit, when not nil, sees every entry of the walk too, so a check needs only one walk.
-func tools(v *analyze.View, visit func(e *analyze.Entry)) ([]tool, error) {
-	dirs := binDirs(v)
-	var out []tool
-	err := v.Walk(func(e *analyze.Entry) error {
-		if visit != nil {
-			visit(e)
+// and the unsafe-symlink rule reports loops and escapes. The list is computed once per View.
+func tools(v *analyze.View) []tool {
+	ix := indexOf(v)
+	ix.toolsOnce.Do(func() {
+		dirs := binDirs(v)
+		for _, e := range entries(v) {
+			if e.IsDir() || !dirs[parentDir(e.Path)] {
+				continue
+			}
+			t, err := v.Resolve(e.Path)
+			if err != nil || !t.Mode.IsRegular() || t.Mode.Perm()&0o111 == 0 {
+				continue
+			}
+			ix.tools = append(ix.tools, tool{entry: e, target: t, targetPath: t.Path,
+				multiCall: multiCallBinaries.has(path.Base(t.Path))})
 		}
-		if e.IsDir() || !dirs[parentDir(e.Path)] {
-			return nil
-		}
-		t, err := v.Resolve(e.Path)
-		if err != nil || !t.Mode.IsRegular() || t.Mode.Perm()&0o111 == 0 {
-			return nil
-		}
-		out = append(out, tool{entry: e, target: t, targetPath: t.Path,
-			multiCall: multiCallBinaries.has(path.Base(t.Path))})
-		return nil
 	})
-	return out, err
+	return ix.tools
 }
 
 // A toolSet is a set of program names. Names match with or without a version or variant
@@ -204,15 +201,9 @@ func (s toolSet) classify(t tool) (string, bool) {
 }
 
 // reportTools reports every tool of set with rule; kind names the set in messages ("a shell").
-// visit is passed to tools.
-func reportTools(v *analyze.View, r analyze.Reporter, rule *finding.Rule, set toolSet, kind string,
-	visit func(e *analyze.Entry)) ([]tool, error) {
-	ts, err := tools(v, visit)
-	if err != nil {
-		return nil, err
-	}
+func reportTools(v *analyze.View, r analyze.Reporter, rule *finding.Rule, set toolSet, kind string) []tool {
 	var hits []tool
-	for _, t := range ts {
+	for _, t := range tools(v) {
 		m, ok := set.classify(t)
 		if !ok {
 			continue
@@ -223,5 +214,5 @@ func reportTools(v *analyze.View, r analyze.Reporter, rule *finding.Rule, set to
 		f.Details = map[string]string{"program": m, "resolvesTo": t.targetPath}
 		r.Report(t.entry, f)
 	}
-	return hits, nil
+	return hits
 }

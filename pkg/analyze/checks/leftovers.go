@@ -75,10 +75,11 @@ func plural(n int, word string) string {
 	return fmt.Sprintf("%d %ss", n, word)
 }
 
-// vendoredTree reports paths inside trees that package managers and toolchains own, where
-// upstream projects ship their own Dockerfiles and .env files as examples or tests.
+// vendoredTree reports paths inside trees that package managers and toolchains own (the Go
+// toolchain in /usr/local/go included), where upstream projects ship their own Dockerfiles
+// and .env files as examples or tests.
 func vendoredTree(p string) bool {
-	for _, prefix := range []string{"/usr/share/", "/usr/lib/", "/usr/local/lib/", "/usr/include/"} {
+	for _, prefix := range []string{"/usr/share/", "/usr/lib/", "/usr/local/lib/", "/usr/include/", "/usr/local/go/"} {
 		if strings.HasPrefix(p, prefix) {
 			return true
 		}

@@ -142,22 +142,25 @@ func (packageCache) Rules() []*finding.Rule { return []*finding.Rule{RulePackage
 func (packageCache) CheckImage(_ context.Context, v *analyze.View, r analyze.Reporter) error {
 	c := newCacheFinder(v)
 	var found leftovers
-	err := v.Walk(func(e *analyze.Entry) error {
+	var lastDir string // entries come in path order: files of one directory are consecutive
+	var root *cacheRoot
+	for _, e := range entries(v) {
 		if !e.IsRegular() {
-			return nil
+			continue
 		}
-		root := c.root(parentDir(e.Path))
+		if d := parentDir(e.Path); d != lastDir {
+			lastDir, root = d, c.root(d)
+		}
 		if root == nil {
-			return nil
+			continue
 		}
 		if root.accept != nil && !root.accept(strings.TrimPrefix(e.Path, root.dir+"/")) {
-			return nil
+			continue
 		}
 		found.add(root.dir, root.kind, e)
-		return nil
-	})
+	}
 	found.report(r, RulePackageCache, func(t *leftover) string {
 		return fmt.Sprintf("%s left in %s (%s, %s)", t.kind, t.root, plural(t.files, "file"), size(t.bytes))
 	})
-	return err
+	return nil
 }

@@ -51,16 +51,15 @@ func setuidTarget(v *analyze.View, e *analyze.Entry) (*analyze.Entry, bool) {
 // SetuidPaths lists the setuid and setgid regular files of an image's final root
 // filesystem, sorted. The CLI scans the --base image with it and passes the result to
 // WithBaseSetuid.
-func SetuidPaths(v *analyze.View) ([]string, error) {
+func SetuidPaths(v *analyze.View) []string {
 	var out []string
-	err := v.Walk(func(e *analyze.Entry) error {
+	for _, e := range entries(v) {
 		if _, ok := setuidTarget(v, e); ok {
 			out = append(out, e.Path)
 		}
-		return nil
-	})
+	}
 	sort.Strings(out)
-	return out, err
+	return out
 }
 
 func (c setuid) CheckImage(_ context.Context, v *analyze.View, r analyze.Reporter) error {
@@ -77,10 +76,10 @@ func (c setuid) CheckImage(_ context.Context, v *analyze.View, r analyze.Reporte
 			how = "unknown: no --base given and none identified from the history"
 		}
 	}
-	return v.Walk(func(e *analyze.Entry) error {
+	for _, e := range entries(v) {
 		t, ok := setuidTarget(v, e)
 		if !ok {
-			return nil
+			continue
 		}
 		bits := "setuid"
 		switch {
@@ -107,6 +106,6 @@ func (c setuid) CheckImage(_ context.Context, v *analyze.View, r analyze.Reporte
 			fmt.Sprintf("mode=%04o uid=%d gid=%d", t.UnixMode(), t.UID, t.GID))
 		f.Details = details
 		r.Report(e, f)
-		return nil
-	})
+	}
+	return nil
 }

@@ -30,6 +30,6 @@ type shell struct{}
 func (shell) Rules() []*finding.Rule { return []*finding.Rule{RuleShell} }
 
 func (shell) CheckImage(_ context.Context, v *analyze.View, r analyze.Reporter) error {
-	_, err := reportTools(v, r, RuleShell, shells, "a shell", nil)
-	return err
+	reportTools(v, r, RuleShell, shells, "a shell")
+	return nil
 }

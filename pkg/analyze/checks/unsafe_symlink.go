@@ -25,9 +25,9 @@ type unsafeSymlink struct{}
 func (unsafeSymlink) Rules() []*finding.Rule { return []*finding.Rule{RuleUnsafeSymlink} }
 
 func (unsafeSymlink) CheckImage(_ context.Context, v *analyze.View, r analyze.Reporter) error {
-	return v.Walk(func(e *analyze.Entry) error {
+	for _, e := range entries(v) {
 		if !e.IsSymlink() {
-			return nil
+			continue
 		}
 		_, err := v.Resolve(e.Path)
 		var what string
@@ -37,10 +37,10 @@ func (unsafeSymlink) CheckImage(_ context.Context, v *analyze.View, r analyze.Re
 		case errors.Is(err, analyze.ErrLinkEscape):
 			what = "climbs above the image root"
 		default:
-			return nil
+			continue
 		}
 		r.Report(e, finding.New(RuleUnsafeSymlink, finding.Location{},
 			"symlink "+e.Path+" -> "+e.Linkname+" "+what+"; it was not followed", "-> "+e.Linkname))
-		return nil
-	})
+	}
+	return nil
 }

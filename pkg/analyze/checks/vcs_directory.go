@@ -28,13 +28,21 @@ var vcsDirs = map[string]string{
 
 // vcsRoot returns the outermost VCS directory that contains p.
 func vcsRoot(p string) (root, kind string, ok bool) {
-	best := -1
-	for name, k := range vcsDirs {
-		if i := strings.Index(p, "/"+name+"/"); i >= 0 && (best < 0 || i < best) {
-			best, root, kind = i, p[:i+1+len(name)], k
+	for i := 0; ; {
+		j := strings.Index(p[i:], "/.") // every VCS directory name starts with a dot
+		if j < 0 {
+			return "", "", false
 		}
+		start := i + j + 1
+		end := strings.IndexByte(p[start:], '/')
+		if end < 0 {
+			return "", "", false // the last component is p itself, not a directory containing it
+		}
+		if kind, ok := vcsDirs[p[start:start+end]]; ok {
+			return p[:start+end], kind, true
+		}
+		i = start
 	}
-	return root, kind, best >= 0
 }
 
 type vcsDirectory struct{}
@@ -43,17 +51,16 @@ func (vcsDirectory) Rules() []*finding.Rule { return []*finding.Rule{RuleVCSDire
 
 func (vcsDirectory) CheckImage(_ context.Context, v *analyze.View, r analyze.Reporter) error {
 	var found leftovers
-	err := v.Walk(func(e *analyze.Entry) error {
+	for _, e := range entries(v) {
 		if !e.IsRegular() {
-			return nil
+			continue
 		}
 		if root, kind, ok := vcsRoot(e.Path); ok {
 			found.add(root, kind, e)
 		}
-		return nil
-	})
+	}
 	found.report(r, RuleVCSDirectory, func(t *leftover) string {
 		return fmt.Sprintf("%s left in %s (%s, %s)", t.kind, t.root, plural(t.files, "file"), size(t.bytes))
 	})
-	return err
+	return nil
 }

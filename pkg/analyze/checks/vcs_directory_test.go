@@ -55,3 +55,21 @@ func TestVCSDirectoryOneFindingPerRoot(t *testing.T) {
 		t.Errorf("location %+v: want the layer that last added to the tree", f.Location)
 	}
 }
+
+func TestVCSRoot(t *testing.T) {
+	tests := []struct{ in, root string }{
+		{"/app/.git/HEAD", "/app/.git"},
+		{"/app/.git/modules/x/.git/HEAD", "/app/.git"},
+		{"/root/.cache/x/.hg/store", "/root/.cache/x/.hg"},
+		{"/app/.git", ""},
+		{"/app/.github/x", ""},
+		{"/app/x.git/y", ""},
+		{"/.svn/wc.db", "/.svn"},
+		{"/a/./b", ""},
+	}
+	for _, tt := range tests {
+		if root, _, _ := vcsRoot(tt.in); root != tt.root {
+			t.Errorf("vcsRoot(%q) = %q, want %q", tt.in, root, tt.root)
+		}
+	}
+}

@@ -40,32 +40,32 @@ func isWorldWritable(e *analyze.Entry) bool {
 
 func (worldWritable) CheckImage(_ context.Context, v *analyze.View, r analyze.Reporter) error {
 	type dir struct {
-		e     *analyze.Entry
-		below int
+		e      *analyze.Entry
+		prefix string // e.Path + "/"
+		below  int
 	}
 	var dirs []*dir
 	var cur *dir // the reported directory the walk is inside of
-	err := v.Walk(func(e *analyze.Entry) error {
-		if cur != nil && strings.HasPrefix(e.Path, cur.e.Path+"/") {
+	for _, e := range entries(v) {
+		if cur != nil && strings.HasPrefix(e.Path, cur.prefix) {
 			if isWorldWritable(e) {
 				cur.below++
 			}
-			return nil
+			continue
 		}
 		cur = nil
 		if !isWorldWritable(e) {
-			return nil
+			continue
 		}
 		if e.IsDir() {
-			cur = &dir{e: e}
+			cur = &dir{e: e, prefix: e.Path + "/"}
 			dirs = append(dirs, cur)
-			return nil
+			continue
 		}
 		r.Report(e, finding.New(RuleWorldWritable, finding.Location{},
 			fmt.Sprintf("file %s is world-writable (mode %04o)", e.Path, e.UnixMode()),
 			fmt.Sprintf("mode=%04o uid=%d gid=%d", e.UnixMode(), e.UID, e.GID)))
-		return nil
-	})
+	}
 	for _, d := range dirs {
 		msg := fmt.Sprintf("directory %s is world-writable without the sticky bit (mode %04o)", d.e.Path, d.e.UnixMode())
 		ev := fmt.Sprintf("mode=%04o uid=%d gid=%d", d.e.UnixMode(), d.e.UID, d.e.GID)
@@ -83,5 +83,5 @@ func (worldWritable) CheckImage(_ context.Context, v *analyze.View, r analyze.Re
 		}
 		r.Report(d.e, f)
 	}
-	return err
+	return nil
 }
