@@ -15,7 +15,8 @@ var RuleBuildFile = &finding.Rule{
 	Description: "A Dockerfile, Containerfile or Compose file is in the final root filesystem, usually from COPY . " +
 		"without a .dockerignore. It documents how the image and its environment are built (internal registries, " +
 		"build arguments, service topology) and is a sign that the whole build context was copied in. Files " +
-		"inside package trees (node_modules, site-packages, Go module cache, /usr/share, /usr/lib) are not reported.",
+		"inside package trees (node_modules, site-packages, the Go module cache and toolchain, /usr/share, " +
+		"/usr/lib) are not reported.",
 	Remediation: "List Dockerfile*, Containerfile*, compose files and other build-only files in .dockerignore, or " +
 		"copy only what the application needs.",
 	Refs: []string{"ecs:R1"},

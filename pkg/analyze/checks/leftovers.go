@@ -48,7 +48,7 @@ func (l *leftovers) add(root, kind string, e *analyze.Entry) {
 func (l *leftovers) report(r analyze.Reporter, rule *finding.Rule, message func(t *leftover) string) {
 	for _, t := range l.order {
 		f := finding.New(rule, finding.Location{Path: t.root}, message(t),
-			fmt.Sprintf("%d files, %d bytes", t.files, t.bytes))
+			fmt.Sprintf("%s, %d bytes", plural(t.files, "file"), t.bytes))
 		f.Details = map[string]string{"kind": t.kind, "files": fmt.Sprint(t.files), "bytes": fmt.Sprint(t.bytes)}
 		r.Report(t.latest, f)
 	}
