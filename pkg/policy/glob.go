@@ -45,14 +45,10 @@ func splitGlob(p string) []string {
 	return out
 }
 
-// matchPath reports whether the finding path p matches the glob pat.
-func matchPath(pat, p string) bool {
-	if p == "" {
-		return false
-	}
-	return matchSegs(splitGlob(pat), splitGlob(path.Clean("/"+p)))
-}
+// pathSegs splits a finding path the way globs are split.
+func pathSegs(p string) []string { return splitGlob(path.Clean("/" + p)) }
 
+// matchSegs matches split glob segments against split path segments.
 func matchSegs(pat, segs []string) bool {
 	for len(pat) > 0 {
 		if pat[0] == "**" {

@@ -2,7 +2,9 @@ package policy
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -110,29 +112,13 @@ func (c *Config) Process(in []finding.Finding, o Options) Result {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	matches := func(ref string, f finding.Finding) bool {
-		if strings.EqualFold(ref, f.RuleID) || f.Slug != "" && strings.EqualFold(ref, f.Slug) {
-			return true
-		}
-		if o.Catalog != nil {
-			if r, ok := o.Catalog.Lookup(ref); ok && r.ID == f.RuleID {
-				return true
-			}
-		}
-		return false
-	}
-	anyRef := func(refs []RuleRef, f finding.Finding) bool {
-		for _, r := range refs {
-			if matches(r.Rule, f) {
-				return true
-			}
-		}
-		return false
-	}
+	rs := newResolver(o.Catalog)
+	disabled := rs.set(refs(c.Disable)...)
+	experimental := rs.set(refs(c.Experimental)...)
 
 	var res Result
-	// Ignore entries in force for this image.
-	var active []Ignore
+	// Ignore entries in force for this image, with their globs split once.
+	var active []compiledIgnore
 	for i, ig := range c.Ignore {
 		if ig.Expired(now) {
 			res.Warnings = append(res.Warnings, fmt.Sprintf("%s: ignore[%d] (%s) expired on %s and no longer applies: %s",
@@ -142,7 +128,11 @@ func (c *Config) Process(in []finding.Finding, o Options) Result {
 		if ig.Image != "" && !imageGlob(ig.Image).MatchString(o.ImageRef) {
 			continue
 		}
-		active = append(active, ig)
+		ci := compiledIgnore{rules: rs.set(ig.ID)}
+		for _, p := range ig.Paths {
+			ci.globs = append(ci.globs, splitGlob(p))
+		}
+		active = append(active, ci)
 	}
 	if o.Catalog != nil {
 		for _, e := range c.Experimental {
@@ -152,21 +142,28 @@ func (c *Config) Process(in []finding.Finding, o Options) Result {
 			}
 		}
 	}
+	type override struct {
+		rules    ruleSet
+		severity finding.Severity
+	}
+	var overrides []override
+	for _, ov := range c.Severity {
+		overrides = append(overrides, override{rs.set(ov.Rule), ov.Severity})
+	}
 
 	out := make([]finding.Finding, 0, len(in))
 	for _, f := range in {
-		if o.Catalog != nil {
-			if r, ok := o.Catalog.Lookup(f.RuleID); ok && r.Experimental && !anyRef(c.Experimental, f) {
-				continue
-			}
+		k := keyOf(f)
+		if r := rs.rule(f.RuleID); r != nil && r.Experimental && !experimental.has(k) {
+			continue
 		}
-		if anyRef(c.Disable, f) || ignored(active, f, matches) {
+		if disabled.has(k) || ignored(active, f, k) {
 			res.Suppressed++
 			continue
 		}
-		for _, ov := range c.Severity {
-			if matches(ov.Rule, f) {
-				f.Severity = ov.Severity
+		for _, ov := range overrides {
+			if ov.rules.has(k) {
+				f.Severity = ov.severity
 			}
 		}
 		out = append(out, f)
@@ -175,33 +172,139 @@ func (c *Config) Process(in []finding.Finding, o Options) Result {
 	seen := make(map[string]bool, len(out))
 	deduped := out[:0]
 	for _, f := range out {
-		k := f.String()
-		if seen[k] {
+		key := dedupeKey(f)
+		if seen[key] {
 			continue
 		}
-		seen[k] = true
+		seen[key] = true
 		deduped = append(deduped, f)
 	}
-	sort.SliceStable(deduped, func(i, j int) bool { return finding.Less(deduped[i], deduped[j]) })
+	slices.SortStableFunc(deduped, func(a, b finding.Finding) int {
+		switch {
+		case finding.Less(a, b):
+			return -1
+		case finding.Less(b, a):
+			return 1
+		}
+		return 0
+	})
 	res.Findings = deduped
 	return res
 }
 
-func ignored(active []Ignore, f finding.Finding, matches func(string, finding.Finding) bool) bool {
+type compiledIgnore struct {
+	rules ruleSet
+	globs [][]string // split path globs; none = every location
+}
+
+func ignored(active []compiledIgnore, f finding.Finding, k ruleKey) bool {
+	var segs []string
 	for _, ig := range active {
-		if !matches(ig.ID, f) {
+		if !ig.rules.has(k) {
 			continue
 		}
-		if len(ig.Paths) == 0 {
+		if len(ig.globs) == 0 {
 			return true
 		}
-		for _, p := range ig.Paths {
-			if matchPath(p, f.Location.Path) {
+		if f.Location.Path == "" {
+			continue
+		}
+		if segs == nil {
+			segs = pathSegs(f.Location.Path)
+		}
+		for _, g := range ig.globs {
+			if matchSegs(g, segs) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// resolver maps rule names from the config (ID or slug, any case) to the lower-cased keys a
+// finding can match: the name itself and, when the catalog knows it, the rule's ID and slug.
+type resolver struct {
+	cat   *finding.Catalog
+	rules map[string]*finding.Rule // by finding RuleID, cached catalog lookups
+}
+
+func newResolver(cat *finding.Catalog) *resolver {
+	return &resolver{cat: cat, rules: map[string]*finding.Rule{}}
+}
+
+// rule returns the catalog's rule for a finding's RuleID, or nil.
+func (rs *resolver) rule(id string) *finding.Rule {
+	if rs.cat == nil {
+		return nil
+	}
+	r, ok := rs.rules[id]
+	if !ok {
+		r, _ = rs.cat.Lookup(id)
+		rs.rules[id] = r
+	}
+	return r
+}
+
+// ruleSet holds lower-cased rule IDs and slugs.
+type ruleSet map[string]bool
+
+func (rs *resolver) set(names ...string) ruleSet {
+	s := ruleSet{}
+	for _, n := range names {
+		s[strings.ToLower(n)] = true
+		if rs.cat != nil {
+			if r, ok := rs.cat.Lookup(n); ok {
+				s[strings.ToLower(r.ID)] = true
+				s[strings.ToLower(r.Slug)] = true
+			}
+		}
+	}
+	return s
+}
+
+// ruleKey is a finding's rule ID and slug, lower-cased once.
+type ruleKey struct{ id, slug string }
+
+func keyOf(f finding.Finding) ruleKey {
+	return ruleKey{strings.ToLower(f.RuleID), strings.ToLower(f.Slug)}
+}
+
+func (s ruleSet) has(k ruleKey) bool {
+	if len(s) == 0 {
+		return false
+	}
+	return s[k.id] || k.slug != "" && s[k.slug]
+}
+
+func refs(rs []RuleRef) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.Rule
+	}
+	return out
+}
+
+// dedupeKey identifies a finding by all its fields: only exact duplicates are merged.
+func dedupeKey(f finding.Finding) string {
+	l := f.Location
+	var b strings.Builder
+	for _, s := range []string{f.RuleID, f.Slug, f.Title, f.Severity.String(), f.Message, f.Evidence,
+		l.Path, strconv.Itoa(l.Line), l.Env, l.Label, strconv.Itoa(l.LayerIndex), l.LayerDigest, l.DiffID,
+		l.CreatedBy, strconv.FormatBool(l.Removed)} {
+		field(&b, s)
+	}
+	for _, k := range slices.Sorted(maps.Keys(f.Details)) {
+		field(&b, k)
+		field(&b, f.Details[k])
+	}
+	return b.String()
+}
+
+// field writes s length-prefixed, so no two field lists share an encoding.
+func field(b *strings.Builder, s string) {
+	b.WriteString(strconv.Itoa(len(s)))
+	b.WriteByte(':')
+	b.WriteString(s)
 }
 
 func (ig Ignore) describe() string {

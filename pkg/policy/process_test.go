@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -214,6 +215,42 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+func TestDedupeKey(t *testing.T) {
+	base := finding.New(rSetuid, finding.Location{Path: "/a", LayerIndex: 1, LayerDigest: "sha256:1"}, "m", "e")
+	base.Details = map[string]string{"new": "true", "b": "c"}
+	same := base
+	same.Details = map[string]string{"b": "c", "new": "true"}
+	if dedupeKey(base) != dedupeKey(same) {
+		t.Error("equal findings have different keys")
+	}
+	for name, mutate := range map[string]func(f *finding.Finding){
+		"rule":     func(f *finding.Finding) { f.RuleID = "IH1002" },
+		"severity": func(f *finding.Finding) { f.Severity = finding.SeverityLow },
+		"message":  func(f *finding.Finding) { f.Message = "m2" },
+		"evidence": func(f *finding.Finding) { f.Evidence = "" },
+		"path":     func(f *finding.Finding) { f.Location.Path = "/b" },
+		"line":     func(f *finding.Finding) { f.Location.Line = 2 },
+		"env":      func(f *finding.Finding) { f.Location.Env = "X" },
+		"label":    func(f *finding.Finding) { f.Location.Label = "X" },
+		"layer":    func(f *finding.Finding) { f.Location.LayerIndex = 2 },
+		"digest":   func(f *finding.Finding) { f.Location.LayerDigest = "sha256:2" },
+		"diffID":   func(f *finding.Finding) { f.Location.DiffID = "sha256:3" },
+		"created":  func(f *finding.Finding) { f.Location.CreatedBy = "RUN x" },
+		"removed":  func(f *finding.Finding) { f.Location.Removed = true },
+		"details":  func(f *finding.Finding) { f.Details = map[string]string{"new": "false", "b": "c"} },
+		"shifted":  func(f *finding.Finding) { f.Message, f.Evidence = "m\x00e", "" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			g := base
+			g.Details = maps.Clone(base.Details)
+			mutate(&g)
+			if dedupeKey(g) == dedupeKey(base) {
+				t.Error("different findings share a key")
+			}
+		})
+	}
+}
+
 func TestGate(t *testing.T) {
 	fs := func(sevs ...finding.Severity) []finding.Finding {
 		var out []finding.Finding
@@ -245,6 +282,11 @@ func TestGate(t *testing.T) {
 			}
 		})
 	}
+}
+
+// matchPath matches one glob against one finding path, as Process does.
+func matchPath(pat, p string) bool {
+	return p != "" && matchSegs(splitGlob(pat), pathSegs(p))
 }
 
 func TestMatchPath(t *testing.T) {
