@@ -267,3 +267,33 @@ func TestParseErrorFormat(t *testing.T) {
 		t.Fatal("example must not contain tabs")
 	}
 }
+
+// TestPolicyDoc keeps docs/policy.md honest: its example parses to the documented config, and
+// the error it quotes is the one Parse gives.
+func TestPolicyDoc(t *testing.T) {
+	b, err := os.ReadFile("../../docs/policy.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	_, after, ok := strings.Cut(doc, "```yaml\n")
+	if !ok {
+		t.Fatal("no yaml block")
+	}
+	block, _, _ := strings.Cut(after, "```")
+	c, err := Parse([]byte(block), ".imgharden.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Severity) != 2 || len(c.Disable) != 1 || len(c.Experimental) != 1 || len(c.Ignore) != 1 ||
+		c.Ignore[0].Expires != date("2027-01-31") || len(c.Ignore[0].Paths) != 2 {
+		t.Errorf("documented example parsed to %+v", c)
+	}
+	_, err = Parse([]byte("ignore:\n  - id: IH1001\n    reson: typo\n"), ".imgharden.yaml")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if !strings.Contains(doc, "`"+err.Error()+"`") {
+		t.Errorf("docs/policy.md does not quote the real error %q", err)
+	}
+}

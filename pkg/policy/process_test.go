@@ -105,6 +105,8 @@ func TestProcess(t *testing.T) {
 			want: defaults},
 		{name: "ignore path of another rule", config: "ignore:\n  - id: IH1003\n    paths: [/usr/bin/passwd]\n    reason: r\n",
 			want: defaults},
+		{name: "path globs never match config findings", config: "ignore:\n  - id: IH2002\n    paths: [\"**\"]\n    reason: r\n",
+			want: defaults},
 		{name: "ignore without paths covers every location", config: "ignore:\n  - id: IH2002\n    reason: r\n",
 			wantSuppressed: 1, want: defaults[1:]},
 		{name: "ignore for a matching image", opts: Options{ImageRef: "registry.example.com/app:1.0"},
