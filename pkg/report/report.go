@@ -112,8 +112,8 @@ func checkReport(r *Report) error {
 		return fmt.Errorf("no report to write")
 	}
 	for i, f := range r.Findings {
-		if _, err := f.Severity.MarshalText(); err != nil {
-			return fmt.Errorf("finding %d (%s): %w", i, f.RuleID, err)
+		if f.Severity < finding.SeverityInfo || f.Severity > finding.SeverityCritical {
+			return fmt.Errorf("finding %d (%s): invalid severity %s", i, f.RuleID, f.Severity)
 		}
 	}
 	return nil

@@ -184,6 +184,8 @@ func TestNewWriter(t *testing.T) {
 func TestBadReports(t *testing.T) {
 	bad := sampleReport()
 	bad.Findings[1].Severity = 42
+	none := sampleReport()
+	none.Findings[0].Severity = finding.SeverityNone
 	for _, format := range Formats() {
 		for _, tc := range []struct {
 			name    string
@@ -191,7 +193,8 @@ func TestBadReports(t *testing.T) {
 			wantErr string
 		}{
 			{"nil", nil, "no report to write"},
-			{"invalid severity", bad, "finding 1 (IH4001): invalid severity 42"},
+			{"invalid severity", bad, "finding 1 (IH4001): invalid severity Severity(42)"},
+			{"gate-only severity", none, "finding 0 (IH2003): invalid severity none"},
 		} {
 			t.Run(format+"/"+tc.name, func(t *testing.T) {
 				w, _ := NewWriter(format)

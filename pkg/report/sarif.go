@@ -17,7 +17,9 @@ import (
 //   - rules carry the required shortDescription, fullDescription and help.text (GitHub caps
 //     descriptions at 1024 characters and names at 255; longer text is cut), plus
 //     help.markdown, helpUri = the rule's doc page, defaultConfiguration.level and
-//     properties.tags / security-severity, which makes them security results;
+//     properties.tags / security-severity, which makes them security results (GitHub takes a
+//     result's security severity from its rule, so a rule whose findings all carry a policy
+//     override gets the overridden score);
 //   - every result has exactly one location with a physicalLocation whose artifactLocation.uri
 //     is a relative path with no URI scheme (GitHub rejects unknown schemes) and a region
 //     (startLine, startColumn, endLine, endColumn), because code scanning needs both to show
@@ -196,7 +198,18 @@ func (sarifWriter) Write(w io.Writer, r *Report) error {
 	}
 
 	// Rules: the catalog in the order given, then any rule a finding names that the catalog
-	// lacks (described from the finding), so every result has a valid ruleIndex.
+	// lacks (described from the finding), so every result has a valid ruleIndex. GitHub takes
+	// a result's security severity from its rule, so when policy overrode a rule's severity
+	// (all its findings share one severity that is not the default) the rule says so.
+	effective := map[string]finding.Severity{}
+	for _, f := range r.Findings {
+		if s, ok := effective[f.RuleID]; ok && s != f.Severity {
+			effective[f.RuleID] = 0 // mixed: keep the default
+			continue
+		} else if !ok {
+			effective[f.RuleID] = f.Severity
+		}
+	}
 	index := map[string]int{}
 	rules := []sarifRule{}
 	for _, rule := range r.Rules {
@@ -207,7 +220,11 @@ func (sarifWriter) Write(w io.Writer, r *Report) error {
 			continue
 		}
 		index[rule.ID] = len(rules)
-		rules = append(rules, sarifRuleFor(rule))
+		sr := sarifRuleFor(rule)
+		if s := effective[rule.ID]; s != 0 && s != rule.Severity {
+			sr.Properties.SecuritySeverity = securitySeverity[s]
+		}
+		rules = append(rules, sr)
 	}
 	for _, f := range r.Findings {
 		if _, ok := index[f.RuleID]; !ok {

@@ -254,6 +254,35 @@ func TestSARIFResults(t *testing.T) {
 	}
 }
 
+// Policy overrides are per rule; GitHub reads security-severity from the rule, so the rule
+// carries the overridden severity.
+func TestSARIFSecuritySeverityFollowsOverrides(t *testing.T) {
+	low := finding.New(ruleSetuid, at("/a", 0, "", "", "", false), "m", "")
+	low.Severity = finding.SeverityLow
+	mixed := finding.New(ruleSetuid, at("/b", 0, "", "", "", false), "m", "")
+	for _, tc := range []struct {
+		name     string
+		findings []finding.Finding
+		want     string
+	}{
+		{"no findings: default", nil, "8.0"},
+		{"default severity", []finding.Finding{mixed}, "8.0"},
+		{"overridden to low", []finding.Finding{low}, "3.0"},
+		{"mixed: default", []finding.Finding{low, mixed}, "8.0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := decodeSARIF(t, write(t, "sarif", &Report{Rules: []*finding.Rule{ruleSetuid}, Findings: tc.findings}))
+			rule := doc.Runs[0].Tool.Driver.Rules[0]
+			if rule.Properties.SecuritySeverity != tc.want {
+				t.Errorf("security-severity %q, want %q", rule.Properties.SecuritySeverity, tc.want)
+			}
+			if rule.DefaultConfiguration.Level != "error" {
+				t.Errorf("defaultConfiguration.level %q changed", rule.DefaultConfiguration.Level)
+			}
+		})
+	}
+}
+
 func TestSARIFResultLimit(t *testing.T) {
 	defer func(n int) { maxSARIFResults = n }(maxSARIFResults)
 	maxSARIFResults = 3
