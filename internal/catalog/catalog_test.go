@@ -159,7 +159,7 @@ func pageProblems(r *finding.Rule, page string) []string {
 		p = append(p, fmt.Sprintf("Output has no fenced text-report line like %q", strings.ToUpper(r.Severity.String())+"  "+r.ID+"  /path  message"))
 	}
 	for _, h := range []string{"## Bad", "## Good"} {
-		if !strings.Contains(body(h), "```dockerfile") {
+		if !strings.Contains(strings.ToLower(body(h)), "```dockerfile") {
 			p = append(p, h+" has no ```dockerfile block")
 		}
 	}
