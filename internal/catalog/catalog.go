@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/imgharden/imgharden/pkg/analyze"
+	"github.com/imgharden/imgharden/pkg/analyze/checks"
 	"github.com/imgharden/imgharden/pkg/finding"
 )
 
@@ -13,6 +14,7 @@ import (
 // contributes through rulesOf(pkg.Default()...); one with a rule list through pkg.Rules.
 var sources = []func() []*finding.Rule{
 	analyze.Rules,
+	rulesOf(checks.Default()...),
 }
 
 // All returns every rule once, sorted by ID.
