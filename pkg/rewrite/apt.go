@@ -36,11 +36,11 @@ const aptCleanup = "rm -rf /var/lib/apt/lists/*"
 // aptCall finds apt-get/apt in command position; the segment up to the next command separator
 // holds its arguments.
 var (
-	reAptCall   = regexp.MustCompile(`(?:^|[\s;&|(])(?:/usr/bin/)?(apt-get|apt)[ \t]`)
-	reInstall   = regexp.MustCompile(`(?:^|\s)install\b`)
-	reNoRecs    = regexp.MustCompile(`--no-install-recommends|Install-Recommends[= ]+(?:false|0|no)`)
-	reUpdate    = regexp.MustCompile(`(?:^|\s)update\b`)
-	reListsRm   = regexp.MustCompile(`\brm\s[^;&|]*/var/lib/apt/lists`)
+	reAptCall = regexp.MustCompile(`(?:^|[\s;&|(])(?:/usr/bin/)?(apt-get|apt)[ \t]`)
+	reInstall = regexp.MustCompile(`(?:^|\s)install\b`)
+	reNoRecs  = regexp.MustCompile(`--no-install-recommends|Install-Recommends[= ]+(?:false|0|no)`)
+	reUpdate  = regexp.MustCompile(`(?:^|\s)update\b`)
+	reListsRm = regexp.MustCompile(`\brm\s[^;&|]*/var/lib/apt/lists`)
 )
 
 // aptSegments yields the argument text of each apt call in a shell command: [start,end) byte

@@ -28,6 +28,10 @@ type Closure struct {
 	Links map[string]string
 	// Trees are directories copied whole (time zone data).
 	Trees []string
+	// Flat are extra copies a flattened (symlink-free) rebuild needs: a program started
+	// through a symlink into another directory resolves $ORIGIN from where it lands, so the
+	// libraries it finds through $ORIGIN are copied next to that place too.
+	Flat []copySpec
 
 	// Static is true when the program is one statically linked ELF file.
 	Static bool
@@ -59,6 +63,7 @@ type closureWalk struct {
 	cache   []ldCacheEntry
 	mainELF *elfFacts
 	glibc   bool
+	loaded  map[string]bool // library names already loaded (DT_NEEDED is loaded once per name)
 }
 
 // Closure computes the runtime closure of the image's ENTRYPOINT and CMD.
@@ -68,7 +73,7 @@ func (im *Image) Closure() (*Closure, error) {
 		return nil, ErrNoEntrypoint
 	}
 	c := &Closure{Argv: argv, Real: map[string]string{}, Links: map[string]string{}}
-	w := &closureWalk{im: im, c: c, seen: map[string]bool{}}
+	w := &closureWalk{im: im, c: c, seen: map[string]bool{}, loaded: map[string]bool{}}
 	if b := im.readData("/etc/ld.so.cache"); b != nil {
 		cache, err := parseLdCache(b)
 		if err != nil {
@@ -157,11 +162,9 @@ func (w *closureWalk) program(p string, main bool) {
 		if main {
 			w.mainELF = ff.elf
 		}
-		origin := path.Dir(p)
-		if main {
-			origin = path.Dir(real) // the loader takes $ORIGIN of the executable from /proc/self/exe
-		}
-		w.elf(p, origin, ff.elf, nil)
+		// The loader takes an executable's $ORIGIN from /proc/self/exe: its real path. A
+		// flattened copy at p has its $ORIGIN in p's directory instead.
+		w.elfWithFlat(p, path.Dir(real), path.Dir(p), ff.elf, nil)
 	case ff.shebang != nil:
 		interp := ff.shebang[0]
 		if path.Base(interp) == "env" && len(ff.shebang) > 1 {
@@ -192,6 +195,10 @@ func (w *closureWalk) program(p string, main bool) {
 // elf adds the interpreter and the needed libraries of an ELF object loaded from p.
 // parents are the RPATHs of the objects that loaded it (DT_RPATH is inherited).
 func (w *closureWalk) elf(p, origin string, ef *elfFacts, parents []string) {
+	w.elfWithFlat(p, origin, origin, ef, parents)
+}
+
+func (w *closureWalk) elfWithFlat(p, origin, flatOrigin string, ef *elfFacts, parents []string) {
 	if ef.interp != "" {
 		if _, _, err := w.add(ef.interp); err != nil {
 			w.c.Notes = append(w.c.Notes, fmt.Sprintf("%s: ELF interpreter %s: %v", p, ef.interp, err))
@@ -214,14 +221,27 @@ func (w *closureWalk) elf(p, origin string, ef *elfFacts, parents []string) {
 		rpath = append(expand(ef.rpath), parents...)
 	}
 	runpath := expand(ef.runpath)
+	if ef.interp != "" {
+		w.loaded[path.Base(ef.interp)] = true // the loader is already in memory under its name
+	}
 	for _, lib := range ef.needed {
 		if strings.HasPrefix(lib, "libc.so") || strings.HasPrefix(lib, "ld-linux") {
 			w.glibc = true
+		}
+		if w.loaded[lib] {
+			continue
 		}
 		found := w.findLib(lib, ef, rpath, runpath)
 		if found == "" {
 			w.c.Notes = append(w.c.Notes, fmt.Sprintf("%s: library %s not found", p, lib))
 			continue
+		}
+		w.loaded[lib] = true
+		if flatOrigin != origin && strings.HasPrefix(found, origin+"/") {
+			rel := strings.TrimPrefix(found, origin+"/")
+			if real, _, err := w.im.trace(found); err == nil {
+				w.c.Flat = append(w.c.Flat, copySpec{Src: real, Dst: path.Join(flatOrigin, rel)})
+			}
 		}
 		if w.seen[found] {
 			continue

@@ -41,7 +41,7 @@ func (c *Closure) copies() []copySpec {
 	for _, t := range c.Trees {
 		out = append(out, copySpec{Src: t, Dst: t})
 	}
-	return out
+	return append(out, c.Flat...)
 }
 
 // planFromImage is the final stage of a split when the built image is known: scratch with
