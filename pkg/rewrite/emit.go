@@ -52,7 +52,7 @@ func (im *Image) planFromImage() (*finalPlan, string) {
 		return nil, "the image's runtime closure cannot be computed: " + err.Error()
 	}
 	if c.Interpreted != "" {
-		return nil, "the entrypoint runs " + c.Interpreted + ": " + interpreterAdvice(c.Interpreted)
+		return nil, "the entrypoint runs " + c.Interpreted + ": " + InterpreterAdvice(c.Interpreted)
 	}
 	why := fmt.Sprintf("the runtime closure of %s from the image (%d files)", c.Argv[0], len(c.Opened))
 	return &finalPlan{from: "scratch", copies: c.copies(), why: why}, ""
@@ -134,7 +134,7 @@ func (im *Image) passwdFiles() (passwd, group []byte) {
 // running as that user. Setuid and setgid bits are dropped.
 func (im *Image) Build(ctx context.Context, c *Closure) (v1.Image, error) {
 	if c.Interpreted != "" {
-		return nil, fmt.Errorf("the entrypoint runs %s: %s", c.Interpreted, interpreterAdvice(c.Interpreted))
+		return nil, fmt.Errorf("the entrypoint runs %s: %s", c.Interpreted, InterpreterAdvice(c.Interpreted))
 	}
 	type item struct {
 		hdr  tar.Header

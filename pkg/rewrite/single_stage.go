@@ -246,7 +246,7 @@ func (st *state) planFinal(d *doc, s *stage) (*finalPlan, string) {
 	}
 	prog := argv[0]
 	if k := interpreterOf(prog); k != "" {
-		return nil, "the entrypoint runs " + k + ": " + interpreterAdvice(k)
+		return nil, "the entrypoint runs " + k + ": " + InterpreterAdvice(k)
 	}
 	outputs, static := buildOutputs(s)
 	var artifact string
@@ -291,7 +291,8 @@ func (st *state) planFinal(d *doc, s *stage) (*finalPlan, string) {
 	return plan, ""
 }
 
-func interpreterAdvice(k string) string {
+// InterpreterAdvice proposes a minimal base for an interpreted runtime family.
+func InterpreterAdvice(k string) string {
 	switch k {
 	case "python":
 		return "a static closure is not enough; use a minimal interpreter base such as python:3-slim or gcr.io/distroless/python3-debian12 and copy the application into it"
