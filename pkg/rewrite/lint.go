@@ -38,7 +38,8 @@ func (offlineResolver) ResolveImageConfig(_ context.Context, ref string, opt sou
 }
 
 // Lint runs buildkit's Dockerfile checks (dockerfile2llb.DockerfileLint) offline and returns
-// each warning as "RuleName: message" (no line numbers, so two versions of a file compare).
+// each warning as "RuleName: message" (no line numbers, so two versions of a file compare). A
+// build error buildkit's conversion reports comes back as "BuildError: message".
 func Lint(ctx context.Context, name string, src []byte) ([]string, error) {
 	sm := llb.NewSourceMap(nil, name, "Dockerfile", src)
 	sm.Definition = &llb.Definition{}
@@ -50,10 +51,11 @@ func Lint(ctx context.Context, name string, src []byte) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("buildkit lint: %w", err)
 	}
-	if res.Error != nil {
-		return nil, fmt.Errorf("buildkit lint: %s", res.Error.Message)
-	}
 	var out []string
+	if res.Error != nil {
+		// An error the input already has is not one the rewrite added; compare it like a warning.
+		out = append(out, "BuildError: "+res.Error.Message)
+	}
 	for _, w := range res.Warnings {
 		out = append(out, w.RuleName+": "+w.Detail)
 	}
