@@ -252,7 +252,7 @@ func writeOutputs(o *RewriteOptions, before, after []byte, changes []rewrite.Cha
 			name = "/dev/null"
 		}
 		d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-			A: difflib.SplitLines(string(before)), B: difflib.SplitLines(string(after)),
+			A: diffLines(before), B: diffLines(after),
 			FromFile: name, ToFile: name + " (hardened)", Context: 3,
 		})
 		if err != nil {
@@ -266,6 +266,21 @@ func writeOutputs(o *RewriteOptions, before, after []byte, changes []rewrite.Cha
 		return err
 	}
 	return nil
+}
+
+// diffLines splits text into lines that keep their terminators (a last line without one gets
+// one, as diff(1) would note it).
+func diffLines(b []byte) []string {
+	if len(b) == 0 {
+		return nil
+	}
+	l := strings.SplitAfter(string(b), "\n")
+	if l[len(l)-1] == "" {
+		l = l[:len(l)-1]
+	} else {
+		l[len(l)-1] += "\n"
+	}
+	return l
 }
 
 // writeFileSafely writes -o through a temporary file and a rename; it never replaces the
