@@ -7,12 +7,14 @@ import (
 
 	"github.com/imgharden/imgharden/pkg/analyze"
 	"github.com/imgharden/imgharden/pkg/finding"
+	"github.com/imgharden/imgharden/pkg/rewrite"
 )
 
 // sources lists the packages that declare rules, one per line. A package with checks
 // contributes through rulesOf(pkg.Default()...); one with a rule list through pkg.Rules.
 var sources = []func() []*finding.Rule{
 	analyze.Rules,
+	rewrite.Rules,
 }
 
 // All returns every rule once, sorted by ID.
