@@ -47,15 +47,16 @@ lint: vet
 
 ## golden: rewrite golden files from the current output.
 golden:
-	$(GO) test $(PKGS) -update
+	$(GO) test ./pkg/report -update
+	$(GO) test -tags e2e ./e2e/... -update
 
 docs:
-	$(GO) run ./internal/cmd/gendocs
+	$(GO) run ./internal/cmd/gendocs -readme README.md
 
 ## verify: gofmt, go vet, go mod tidy and generated docs are clean.
 verify: lint
 	$(GO) mod tidy && git diff --exit-code go.mod go.sum
-	$(MAKE) docs && git diff --exit-code README.md docs/
+	$(GO) run ./internal/cmd/gendocs -readme README.md -check
 
 fuzz:
 	$(GO) test ./pkg/analyze -run XXX -fuzz FuzzWalkLayer -fuzztime 60s -fuzzminimizetime 5s

@@ -8,6 +8,7 @@ import (
 	"github.com/imgharden/imgharden/pkg/analyze"
 	"github.com/imgharden/imgharden/pkg/analyze/checks"
 	"github.com/imgharden/imgharden/pkg/finding"
+	"github.com/imgharden/imgharden/pkg/rewrite"
 )
 
 // sources lists the packages that declare rules, one per line. A package with checks
@@ -15,6 +16,7 @@ import (
 var sources = []func() []*finding.Rule{
 	analyze.Rules,
 	rulesOf(checks.Default()...),
+	rewrite.Rules,
 }
 
 // All returns every rule once, sorted by ID.

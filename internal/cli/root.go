@@ -31,6 +31,7 @@ func NewRootCmd(version string) *cobra.Command {
 	root.AddCommand(
 		newCmdVersion(version),
 		NewCmdRules(nil),
+		NewCmdRewrite(nil),
 	)
 	// Every subcommand maps flag errors to usage errors too.
 	for _, c := range root.Commands() {
