@@ -30,6 +30,7 @@ func NewRootCmd(version string) *cobra.Command {
 	// The verbs, listed explicitly (no init() registration). Keep one per line.
 	root.AddCommand(
 		newCmdVersion(version),
+		NewCmdScan(version, nil),
 		NewCmdRules(nil),
 		NewCmdRewrite(nil),
 	)
