@@ -21,11 +21,11 @@ import (
 
 func Test_NewCmdScan(t *testing.T) {
 	tests := []struct {
-		name     string
-		args     []string
-		env      map[string]string
-		wantErr  int // exit code of the parse error, 0 = parses
-		check    func(t *testing.T, o *ScanOptions)
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr int // exit code of the parse error, 0 = parses
+		check   func(t *testing.T, o *ScanOptions)
 	}{
 		{"defaults", []string{"docker-archive:x.tar"}, nil, 0, func(t *testing.T, o *ScanOptions) {
 			if o.Format != "text" || o.FailOn != finding.SeverityHigh || o.MaxFile != 8<<20 || o.Image != "docker-archive:x.tar" {
