@@ -57,6 +57,7 @@ type View struct {
 type node struct {
 	entry    *Entry // nil for a directory implied by its children
 	children map[string]*node
+	names    []string // sorted child names, computed once when the merge is done
 }
 
 func newView(cfg *v1.ConfigFile, layers []LayerInfo, history []HistoryEntry) *View {
@@ -201,12 +202,7 @@ func walkNode(n *node, fn func(e *Entry) error) error {
 			return err
 		}
 	}
-	names := make([]string, 0, len(n.children))
-	for k := range n.children {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
+	for _, k := range n.names {
 		if err := walkNode(n.children[k], fn); err != nil {
 			return err
 		}
@@ -225,6 +221,19 @@ func (v *View) ReadFile(p string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", p, ErrNotRetained)
 	}
 	return e.retained, nil
+}
+
+// seal sorts every directory's children once, after the merge, so walks do not re-sort.
+func (n *node) seal() {
+	if len(n.children) == 0 {
+		return
+	}
+	n.names = make([]string, 0, len(n.children))
+	for k, c := range n.children {
+		n.names = append(n.names, k)
+		c.seal()
+	}
+	sort.Strings(n.names)
 }
 
 // whiteout removes p (and everything under it) from the merged tree.
