@@ -30,6 +30,7 @@ func NewRootCmd(version string) *cobra.Command {
 	// The verbs, listed explicitly (no init() registration). Keep one per line.
 	root.AddCommand(
 		newCmdVersion(version),
+		newCmdSeccomp(),
 	)
 	// Every subcommand maps flag errors to usage errors too.
 	for _, c := range root.Commands() {

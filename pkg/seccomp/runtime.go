@@ -19,23 +19,25 @@ var runtimeSets = []RuntimeSet{
 	{
 		Runtime: "runc", NoNewPrivileges: false,
 		Version:  "runc 1.1.5+ds1 (Debian 12), podman 4.3.1",
-		Measured: "SCMP_ACT_LOG audit records, 20 runs, 2026-11-25",
+		Measured: "SCMP_ACT_LOG audit records, 100 runs, 2026-11-25",
 		Names: []string{
 			"capget", "capset", "chdir", "close", "epoll_ctl", "execve", "faccessat2", "fcntl",
 			"fstat", "fstatfs",
-			"futex", // 19 of 20 runs
+			"futex", // 99 of 100 runs
 			"getcwd", "getdents64", "getpid", "getppid", "newfstatat", "openat", "prctl", "read",
-			"rt_sigreturn", // 4 of 20 runs: a Go runtime signal handler returning
+			"rt_sigreturn", // 17 of 100 runs: a Go runtime signal handler returning
 			"setgid", "setgroups", "setuid", "write",
 		},
 	},
 	{
 		Runtime: "runc", NoNewPrivileges: true,
 		Version:  "runc 1.1.5+ds1 (Debian 12), podman 4.3.1",
-		Measured: "SCMP_ACT_LOG audit records, 20 runs, 2026-11-25",
+		Measured: "SCMP_ACT_LOG audit records, 100 runs, 2026-11-25",
 		Names: []string{
-			"close", "epoll_ctl", "execve", "fstatfs", "futex", "getdents64", "getpid", "openat",
-			"rt_sigreturn", // 3 of 20 runs
+			"close", "epoll_ctl", "execve", "fstatfs",
+			"futex", // 97 of 100 runs
+			"getdents64", "getpid", "openat",
+			"rt_sigreturn", // 17 of 100 runs
 			"write",
 		},
 	},
