@@ -105,6 +105,31 @@ func (p *Podman) Run(ctx context.Context, s RunSpec) (RunResult, error) {
 	return res, nil
 }
 
+// Summary is a one-line account of a failed run's output: its first and last non-empty lines
+// (a Go panic names its cause first, a Python traceback last), each cut to 200 bytes.
+func Summary(b []byte) string {
+	var first, last string
+	for _, l := range strings.Split(string(b), "\n") {
+		if l = strings.TrimSpace(l); l == "" {
+			continue
+		}
+		if first == "" {
+			first = l
+		}
+		last = l
+	}
+	cut := func(s string) string {
+		if len(s) > 200 {
+			return s[:200] + "..."
+		}
+		return s
+	}
+	if first == last {
+		return cut(first)
+	}
+	return cut(first) + " ... " + cut(last)
+}
+
 // LastLine is the last non-empty line of b, for one-line reports.
 func LastLine(b []byte) string {
 	b = bytes.TrimRight(b, "\n\r ")

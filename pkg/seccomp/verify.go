@@ -102,9 +102,12 @@ func Verify(ctx context.Context, pm *Podman, opts VerifyOptions) (*VerifyReport,
 		}
 		v := VerifyRun{Kind: "run", N: i, OK: res.ExitCode == 0, ExitCode: res.ExitCode, Duration: res.Duration}
 		if !v.OK {
-			v.Detail = LastLine(res.Stderr)
+			v.Detail = Summary(res.Stderr)
 			if v.Detail == "" {
-				v.Detail = LastLine(res.Stdout)
+				v.Detail = Summary(res.Stdout)
+			}
+			if v.Detail == "" {
+				v.Detail = "(no output)"
 			}
 		}
 		rep.Runs = append(rep.Runs, v)
