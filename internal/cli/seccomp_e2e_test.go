@@ -150,6 +150,23 @@ func TestSeccompProofE2E(t *testing.T) {
 		})
 	}
 
+	// Recorded on the host (same Debian release as the image), run in the container.
+	t.Run("host-record", func(t *testing.T) {
+		if _, err := exec.LookPath("strace"); err != nil {
+			t.Skip("no strace on the host")
+		}
+		dir := t.TempDir()
+		if out, errOut, code := run(t, "", "seccomp", "record", "-o", dir, "--", "ls", "-la", "/etc"); code != 0 {
+			t.Fatalf("record on the host: exit %d %s%s", code, out, errOut)
+		}
+		out, errOut, code := run(t, "", "seccomp", "verify", "--profile", filepath.Join(dir, seccomp.RecordProfileName),
+			"--image", image, "--network", "none", "--runs", "3", "--", "ls", "-la", "/etc")
+		if code != 0 {
+			t.Fatalf("verify: exit %d\n%s%s", code, out, errOut)
+		}
+		t.Logf("host trace, container runs: %s", lastLine(out))
+	})
+
 	// The runtime's own calls are needed: a profile of the traced calls alone stops the
 	// container from starting.
 	t.Run("runtime-calls-needed", func(t *testing.T) {
