@@ -276,15 +276,22 @@ func attachedPID(b []byte) int {
 }
 
 // parseResult reads the outcome after the last ")<spaces>= " in b (strace pads results to
-// column 40).
+// column 40). It scans back from the end, where the result is: a '"' met first means the
+// " = " is inside a string argument, and the line is split (program output follows the
+// arguments; the result comes on a later line).
 func parseResult(b []byte) (Result, int64) {
-	k := bytes.LastIndex(b, resultSep)
-	if k < 0 {
-		return ResultNone, 0
+	k := -1 // index of the " = "
+	for i := len(b) - 1; i > 0; i-- {
+		c := b[i]
+		if c == '"' {
+			return ResultNone, 0
+		}
+		if c == '=' && b[i-1] == ' ' && i+1 < len(b) && b[i+1] == ' ' {
+			k = i - 1
+			break
+		}
 	}
-	if q := bytes.LastIndexByte(b, '"'); q > k {
-		// The " = " is inside a string argument: this line is split (program output follows
-		// the arguments) and its result comes on a later line.
+	if k < 0 {
 		return ResultNone, 0
 	}
 	j := k

@@ -115,7 +115,7 @@ func Parse(ctx context.Context, logs []Log, opts ...ParseOption) (*Trace, error)
 	for _, lg := range logs {
 		c.g = groupFacts{}
 		for _, f := range lg.Files {
-			if err := c.readFile(ctx, lg, f); err != nil {
+			if err := c.readFile(ctx, f); err != nil {
 				return nil, err
 			}
 		}
@@ -229,11 +229,10 @@ type collector struct {
 	inSummary  bool
 	summaryABI ABI
 
-	tentative    bool // a call line split by program output, waiting for its ") = N"
-	tentLine     Line
-	tentName     [64]byte
-	tentNameLen  int
-	tentConsumed bool
+	tentative   bool // a call line split by program output, waiting for its ") = N"
+	tentLine    Line
+	tentName    [64]byte
+	tentNameLen int
 }
 
 func newCollector(log *slog.Logger) *collector {
@@ -247,7 +246,7 @@ const (
 	maxJunkBytes = 4 << 20
 )
 
-func (c *collector) readFile(ctx context.Context, lg Log, f LogFile) error {
+func (c *collector) readFile(ctx context.Context, f LogFile) error {
 	rc, err := f.Open()
 	if err != nil {
 		return fmt.Errorf("log %s: %w", f.Name, err)
@@ -262,25 +261,23 @@ func (c *collector) readFile(ctx context.Context, lg Log, f LogFile) error {
 	c.tentative = false
 
 	br := bufio.NewReaderSize(rc, readBufSize)
-	var long []byte
+	var long, tail []byte // a line longer than the buffer: its head, and its last bytes so far
 	var n int64
 	for {
 		line, err := br.ReadSlice('\n')
 		n += int64(len(line))
 		if errors.Is(err, bufio.ErrBufferFull) {
-			// A line longer than the buffer: keep its head, then its tail (where the result is).
+			// Keep the head (the name) and a rolling tail (the result may straddle chunks).
 			if long == nil {
 				long = append(make([]byte, 0, 2*longLineCap+8), line[:longLineCap]...)
 				long = append(long, " ... "...)
 			}
+			tail = lastBytes(append(tail, lastBytes(line, longLineCap)...), longLineCap)
 			continue
 		}
 		if long != nil {
-			if len(line) > longLineCap {
-				line = line[len(line)-longLineCap:]
-			}
-			line = append(long, line...)
-			long = nil
+			line = append(long, lastBytes(append(tail, line...), longLineCap)...)
+			long, tail = nil, tail[:0]
 		}
 		if len(line) > 0 {
 			c.g.lines++
@@ -305,6 +302,14 @@ func (c *collector) readFile(ctx context.Context, lg Log, f LogFile) error {
 	c.stats.Bytes += n
 	c.endFile()
 	return nil
+}
+
+// lastBytes returns the last n bytes of b (all of b when shorter), copied to the front of b.
+func lastBytes(b []byte, n int) []byte {
+	if len(b) <= n {
+		return b
+	}
+	return append(b[:0], b[len(b)-n:]...)
 }
 
 // line handles one line of a stream.

@@ -293,6 +293,26 @@ func TestParseLongLine(t *testing.T) {
 	}
 }
 
+// TestParseLongLineResultAcrossChunks puts the boundary of the read buffer inside ") = 5".
+func TestParseLongLineResultAcrossChunks(t *testing.T) {
+	for _, cut := range []int{1, 2, 3, 4, 5} { // bytes of the line after the boundary
+		head, end := `write(1, "`, `", 5) = 5`
+		pad := readBufSize - len(head) - len(end) + cut
+		line := head + strings.Repeat("y", pad) + end // the newline is byte readBufSize+cut+1
+		in := "execve(\"/bin/p\", [\"p\"], 0x7ffc /* 1 var */) = 0\n" + "brk(NULL) = 0x55\n" + line + "\n" +
+			"close(1) = 0\nexit_group(0) = ?\n"
+		// The first line must end where the buffer holds it all, so put the long line first.
+		in = line + "\n" + in
+		tr, err := ParseReader(context.Background(), "long.log", strings.NewReader(in))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := cmp.Diff([]string{"brk", "close", "execve", "exit_group", "write"}, tr.Syscalls.Names(X8664)); d != "" {
+			t.Errorf("cut %d (-want +got):\n%s", cut, d)
+		}
+	}
+}
+
 func TestParseUnknownNumber(t *testing.T) {
 	in := "execve(\"/bin/p\", [\"p\"], 0x7ffc /* 1 var */) = 0\n" +
 		"brk(NULL) = 0x55\n" +
