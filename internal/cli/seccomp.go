@@ -30,6 +30,9 @@ func newCmdSeccomp() *cobra.Command {
 
 Exit codes: 0 ok, 1 verify failed, 2 usage, 3 bad input (not strace, partial log, bad
 profile) or a tool failure.`,
+		Example: `  imgharden seccomp record --image localhost/app:1 --network none -o out -- /app/server --once
+  imgharden seccomp verify --profile out/profile.json --image localhost/app:1 --network none -- /app/server --once
+  imgharden seccomp diff out/profile.json`,
 		Args: UsageArgs(cobra.NoArgs),
 	}
 	cmd.AddCommand(
