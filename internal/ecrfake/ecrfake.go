@@ -18,7 +18,9 @@
 //     an existing tag of an IMMUTABLE repository with HTTP 400
 //     {"errors":[{"code":"TAG_INVALID",...}]} even when the digest is the same (honouring
 //     *_WITH_EXCLUSION wildcard filters), and refuses an image manifest whose blobs are not all
-//     in the repository (400 MANIFEST_BLOB_UNKNOWN).
+//     in the repository (400 MANIFEST_BLOB_UNKNOWN). It serves the OCI 1.1 referrers API
+//     (GET /v2/NAME/referrers/DIGEST, with the manifests' artifactType) as ECR does, unless
+//     WithoutReferrersAPI asks for a registry that predates it.
 //
 // Transport routes the registry's host name to the server, so the code under test uses the
 // real ECR host name. Faults can be injected: DropUploads cuts blob uploads mid-body.
@@ -48,6 +50,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // Defaults of a new double.
@@ -107,7 +111,10 @@ type Server struct {
 	dropAfter int64
 	dropped   int
 	denyKMS   bool
+	referrers map[string][]referrer // by "REPO@SUBJECT-DIGEST"; nil = no referrers API
 }
+
+type referrer struct{ desc v1.Descriptor }
 
 // Option configures New.
 type Option func(*config)
@@ -144,7 +151,12 @@ func New(t testing.TB, opts ...Option) *Server {
 	}
 	s.Host = s.Account + ".dkr.ecr." + s.Region + ".amazonaws.com"
 	s.issued = append(s.issued, s.SecretAccessKey)
-	s.reg = registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithReferrersSupport(c.referrers))
+	// The referrers API is the double's own: pkg/registry's reports the config media type as
+	// the artifactType even when the manifest has an artifactType field.
+	s.reg = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	if c.referrers {
+		s.referrers = map[string][]referrer{}
+	}
 	s.AddKey(AWSManagedKeyAlias, true)
 	s.srv = httptest.NewTLSServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
@@ -330,6 +342,8 @@ func (s *Server) registry(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case kind == "manifests" && r.Method == http.MethodPut:
 		s.putManifest(rec, r, rc, rest)
+	case kind == "referrers" && r.Method == http.MethodGet && s.referrers != nil:
+		s.listReferrers(rec, r, name, rest)
 	case kind == "blobs" && r.Method == http.MethodPatch && s.takeDrop():
 		s.dropUpload(rec, r)
 	default:
@@ -348,7 +362,7 @@ func (s *Server) authorized(r *http.Request) bool {
 	return ok && s.now().Before(exp)
 }
 
-func (s *Server) putManifest(w http.ResponseWriter, r *http.Request, repo Repository, ref string) {
+func (s *Server) putManifest(w *recorder, r *http.Request, repo Repository, ref string) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		regError(w, http.StatusBadRequest, "MANIFEST_INVALID", err.Error())
@@ -361,13 +375,18 @@ func (s *Server) putManifest(w http.ResponseWriter, r *http.Request, repo Reposi
 		return
 	}
 	var m struct {
-		Config *struct {
-			Digest string `json:"digest"`
+		MediaType string `json:"mediaType"`
+		Config    *struct {
+			MediaType string `json:"mediaType"`
+			Digest    string `json:"digest"`
 		} `json:"config"`
 		Layers []struct {
 			Digest string `json:"digest"`
 			URLs   []string
 		} `json:"layers"`
+		Subject      *v1.Descriptor    `json:"subject"`
+		ArtifactType string            `json:"artifactType"`
+		Annotations  map[string]string `json:"annotations"`
 	}
 	if json.Unmarshal(body, &m) == nil && m.Config != nil {
 		need := []string{m.Config.Digest}
@@ -383,7 +402,56 @@ func (s *Server) putManifest(w http.ResponseWriter, r *http.Request, repo Reposi
 			}
 		}
 	}
+	if m.Subject != nil && s.referrers != nil {
+		w.Header().Set("OCI-Subject", m.Subject.Digest.String()) // this registry indexes referrers
+	}
 	s.reg.ServeHTTP(w, r)
+	if w.status != http.StatusCreated || m.Subject == nil || s.referrers == nil {
+		return
+	}
+	// Index the referrer as the distribution spec says: artifactType, else the config's media type.
+	h, size, _ := v1.SHA256(bytes.NewReader(body))
+	at := m.ArtifactType
+	if at == "" && m.Config != nil {
+		at = m.Config.MediaType
+	}
+	mt := r.Header.Get("Content-Type")
+	if mt == "" {
+		mt = m.MediaType
+	}
+	key := repo.Name + "@" + m.Subject.Digest.String()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range s.referrers[key] {
+		if x.desc.Digest == h {
+			return
+		}
+	}
+	s.referrers[key] = append(s.referrers[key], referrer{desc: v1.Descriptor{MediaType: types.MediaType(mt), Size: size, Digest: h,
+		ArtifactType: at, Annotations: m.Annotations}})
+}
+
+// listReferrers answers GET /v2/NAME/referrers/DIGEST[?artifactType=T] with an OCI index.
+func (s *Server) listReferrers(w http.ResponseWriter, r *http.Request, name, subject string) {
+	if _, err := v1.NewHash(subject); err != nil {
+		regError(w, http.StatusBadRequest, "DIGEST_INVALID", "invalid digest "+subject)
+		return
+	}
+	filter := r.URL.Query().Get("artifactType")
+	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex, Manifests: []v1.Descriptor{}}
+	s.mu.Lock()
+	for _, x := range s.referrers[name+"@"+subject] {
+		if filter == "" || x.desc.ArtifactType == filter {
+			idx.Manifests = append(idx.Manifests, x.desc)
+		}
+	}
+	s.mu.Unlock()
+	if filter != "" {
+		w.Header().Set("OCI-Filters-Applied", "artifactType")
+	}
+	w.Header().Set("Content-Type", string(types.OCIImageIndex))
+	w.WriteHeader(http.StatusOK)
+	json.NewEncoder(w).Encode(idx)
 }
 
 // tagImmutable says whether ECR would refuse to overwrite tag in this repository.
