@@ -8,6 +8,7 @@ import (
 	"github.com/imgharden/imgharden/pkg/analyze"
 	"github.com/imgharden/imgharden/pkg/analyze/checks"
 	"github.com/imgharden/imgharden/pkg/finding"
+	"github.com/imgharden/imgharden/pkg/publish"
 	"github.com/imgharden/imgharden/pkg/rewrite"
 )
 
@@ -17,6 +18,7 @@ var sources = []func() []*finding.Rule{
 	analyze.Rules,
 	rulesOf(checks.Default()...),
 	rewrite.Rules,
+	publish.Rules,
 }
 
 // All returns every rule once, sorted by ID.

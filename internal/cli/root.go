@@ -34,6 +34,8 @@ func NewRootCmd(version string) *cobra.Command {
 		NewCmdRules(nil),
 		NewCmdRewrite(nil),
 		newCmdSeccomp(),
+		NewCmdPush(version, nil),
+		NewCmdPromote(version, nil),
 	)
 	// Every subcommand maps flag errors to usage errors too.
 	for _, c := range root.Commands() {

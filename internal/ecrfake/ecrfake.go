@@ -33,6 +33,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log"
@@ -279,6 +280,11 @@ func (s *Server) ECR() *ecr.Client { return ecr.NewFromConfig(s.AWSConfig()) }
 
 // KMS is a real *kms.Client reaching the double.
 func (s *Server) KMS() *kms.Client { return kms.NewFromConfig(s.AWSConfig()) }
+
+// CertPEM is the server's certificate, for AWS_CA_BUNDLE.
+func (s *Server) CertPEM() []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: s.srv.Certificate().Raw})
+}
 
 // Transport is an HTTP transport that sends every connection to the double and trusts its
 // certificate, so registry clients can use the real ECR host name (Host).

@@ -16,7 +16,7 @@ import (
 )
 
 var (
-	report = publish.Artifact{ArtifactType: publish.ReportArtifactType, Data: []byte(`{"schemaVersion":"1.0.0"}`),
+	reportArt = publish.Artifact{ArtifactType: publish.ReportArtifactType, Data: []byte(`{"schemaVersion":"1.0.0"}`),
 		Annotations: map[string]string{"org.opencontainers.image.title": "imgharden-report.json"}}
 	sbom = publish.Artifact{ArtifactType: "application/spdx+json", Data: []byte(`{"spdxVersion":"SPDX-2.3"}`)}
 )
@@ -46,7 +46,7 @@ func TestAttachAndListReferrers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			descs, err := publish.Attach(ctx, res.Ref, res.Descriptor, []publish.Artifact{report, sbom}, f.opts...)
+			descs, err := publish.Attach(ctx, res.Ref, res.Descriptor, []publish.Artifact{reportArt, sbom}, f.opts...)
 			if tt.wantErr != nil {
 				if !errors.Is(err, tt.wantErr) || !strings.Contains(err.Error(), "IMMUTABLE_WITH_EXCLUSION") {
 					t.Fatalf("err = %v, want %v with the fix", err, tt.wantErr)
@@ -89,7 +89,7 @@ func TestAttachAndListReferrers(t *testing.T) {
 				layers, _ := art.Layers()
 				rc, _ := layers[0].Compressed()
 				b, _ := io.ReadAll(rc)
-				if string(b) != string(report.Data) {
+				if string(b) != string(reportArt.Data) {
 					t.Fatalf("artifact holds %q", b)
 				}
 			}
@@ -103,7 +103,7 @@ func TestAttachAndListReferrers(t *testing.T) {
 			}
 			// Attaching the same artifacts again writes nothing.
 			f.s.ResetLog()
-			if _, err := publish.Attach(ctx, res.Ref, res.Descriptor, []publish.Artifact{report, sbom}, f.opts...); err != nil {
+			if _, err := publish.Attach(ctx, res.Ref, res.Descriptor, []publish.Artifact{reportArt, sbom}, f.opts...); err != nil {
 				t.Fatal(err)
 			}
 			for _, w := range f.s.Writes() {
