@@ -7,14 +7,20 @@ import "fmt"
 // then check case and structure at each hit. Bytes that appear in no anchor share one input
 // class, so the transition table is small (states × classes bytes) and stays in L1 cache.
 type automaton struct {
-	class   [256]uint8 // byte → input class (0 = appears in no anchor)
-	shift   uint       // log2 of the row width
-	delta   []uint8    // state<<shift | class → next state
-	accept  uint8      // states >= accept have outputs
-	out     [][]uint8  // state → anchors (indices) that end here
-	maxLen  int        // longest anchor
+	class   [256]uint8       // byte → input class (0 = appears in no anchor)
+	delta   [tableSize]uint8 // state<<classBits | class → next state
+	out     [][]uint8        // state → anchors (indices) that end here
+	maxLen  int              // longest anchor
 	anchors []anchor
 }
+
+// The table holds at most 256 states (uint8) of 32 input classes: 8 KiB, in L1 cache. A
+// fixed size lets the hot loop index it without bounds checks.
+const (
+	classBits = 5
+	tableSize = 256 << classBits
+	acceptBit = 128 // states with outputs are numbered from here
+)
 
 type anchor struct {
 	text string // lowercase ASCII
@@ -46,18 +52,16 @@ func newAutomaton(anchors []anchor) *automaton {
 	for c := 'A'; c <= 'Z'; c++ {
 		a.class[c] = a.class[c+'a'-'A']
 	}
-	for a.shift = 0; 1<<a.shift < nclass; a.shift++ {
-	}
-	width := 1 << a.shift
+	width := 1 << classBits
 
 	// Trie.
 	type tnode struct {
-		next [64]int // by class; 0 = none (the root is never a child)
+		next [1 << classBits]int // by class; 0 = none (the root is never a child)
 		fail int
 		out  []uint8
 	}
-	if nclass > 64 {
-		panic(fmt.Sprintf("secret: %d anchor byte classes, at most 64", nclass))
+	if nclass > width {
+		panic(fmt.Sprintf("secret: %d anchor byte classes, at most %d", nclass, width))
 	}
 	nodes := []tnode{{}}
 	for i, an := range anchors {
@@ -72,11 +76,8 @@ func newAutomaton(anchors []anchor) *automaton {
 		}
 		nodes[s].out = append(nodes[s].out, uint8(i))
 	}
-	if len(nodes) > 256 {
-		panic(fmt.Sprintf("secret: %d automaton states, at most 256", len(nodes)))
-	}
 	// Breadth-first: fail links, inherited outputs, and the full transition function.
-	goto_ := make([][64]int, len(nodes))
+	goto_ := make([][1 << classBits]int, len(nodes))
 	queue := []int{}
 	for c := 0; c < width; c++ {
 		if n := nodes[0].next[c]; n != 0 {
@@ -100,85 +101,106 @@ func newAutomaton(anchors []anchor) *automaton {
 			}
 		}
 	}
-	// Renumber: states without outputs first, so the hot loop tests one comparison.
+	// Renumber: states without outputs get 0-127, states with outputs 128-255, so bit 7 alone
+	// says "accepting" and the hot loop tests four lanes with one OR.
 	perm := make([]int, len(nodes))
-	id := 0
+	plain, accepting := 0, acceptBit
 	for s := range nodes {
 		if len(nodes[s].out) == 0 {
-			perm[s] = id
-			id++
+			perm[s] = plain
+			plain++
+		} else {
+			perm[s] = accepting
+			accepting++
 		}
 	}
-	a.accept = uint8(id)
-	for s := range nodes {
-		if len(nodes[s].out) != 0 {
-			perm[s] = id
-			id++
-		}
+	if plain > acceptBit || accepting > 256 {
+		panic(fmt.Sprintf("secret: %d plain and %d accepting states, at most 128 each", plain, accepting-acceptBit))
 	}
 	if perm[0] != 0 {
 		panic("secret: the root state has outputs")
 	}
-	a.delta = make([]uint8, len(nodes)*width)
-	a.out = make([][]uint8, len(nodes))
+	a.out = make([][]uint8, 256)
 	for s := range nodes {
 		for c := 0; c < width; c++ {
-			a.delta[perm[s]<<a.shift|c] = uint8(perm[goto_[s][c]])
+			a.delta[perm[s]<<classBits|c] = uint8(perm[goto_[s][c]])
 		}
 		a.out[perm[s]] = nodes[s].out
 	}
 	return a
 }
 
-// scan reports every anchor occurrence in data as hit(anchor index, start offset). Hits come
-// in order of their end offset. Two interleaved walks (front half and back half) keep two
-// independent dependency chains in flight, which nearly doubles throughput on one core.
+// scan reports every anchor occurrence in data to st.verify. A DFA walk is bound by the
+// latency of one table load per byte, so the input is cut into four lanes walked in lockstep:
+// four independent dependency chains keep the core busy. Each lane after the first starts
+// maxLen-1 bytes early, in the root state, so it sees an anchor that crosses its start, and
+// reports only anchors that end inside its own range; nothing is missed or reported twice.
 func (a *automaton) scan(data []byte, st *scanner) {
-	const split = 1 << 12
+	const lanes = 4
+	ov := a.maxLen - 1
 	n := len(data)
-	if n < split {
-		a.scanRange(data, 0, n, 0, st)
+	q := n / lanes
+	if q < 4*ov || q < 64 {
+		a.scanRange(data, 0, n, 0, 0, st)
 		return
 	}
-	mid := n / 2
-	// The back walk starts early enough to see an anchor that crosses mid, and reports
-	// only anchors that end at or after mid; the front walk reports those ending before.
-	j := mid - (a.maxLen - 1)
-	i := 0
-	delta, class, shift, accept := a.delta, &a.class, a.shift, a.accept
-	var s1, s2 uint8
-	for i < mid && j < n {
-		s1 = delta[int(s1)<<shift|int(class[data[i]])]
-		if s1 >= accept {
-			a.emit(s1, i, st)
+	l0 := data[:q]
+	l1 := data[q-ov:][:q]
+	l2 := data[2*q-ov:][:q]
+	l3 := data[3*q-ov:][:q]
+	var ls [4]uint8
+	for t := 0; ; t++ {
+		t = a.step4(l0, l1, l2, l3, t, &ls)
+		if t >= q {
+			break
 		}
-		s2 = delta[int(s2)<<shift|int(class[data[j]])]
-		if s2 >= accept && j >= mid {
-			a.emit(s2, j, st)
+		if ls[0]&acceptBit != 0 {
+			a.emit(ls[0], t, st)
 		}
-		i++
-		j++
-	}
-	for ; i < mid; i++ {
-		s1 = delta[int(s1)<<shift|int(class[data[i]])]
-		if s1 >= accept {
-			a.emit(s1, i, st)
+		if t >= ov {
+			for k := 1; k < lanes; k++ {
+				if ls[k]&acceptBit != 0 {
+					a.emit(ls[k], k*q-ov+t, st)
+				}
+			}
 		}
 	}
-	for ; j < n; j++ {
-		s2 = delta[int(s2)<<shift|int(class[data[j]])]
-		if s2 >= accept && j >= mid {
-			a.emit(s2, j, st)
-		}
-	}
+	s1, s2, s3 := ls[1], ls[2], ls[3]
+	// Lanes 1-3 are ov bytes short of their end; the last lane runs to the end of data.
+	a.scanRange(data, 2*q-ov, 2*q, s1, 0, st)
+	a.scanRange(data, 3*q-ov, 3*q, s2, 0, st)
+	a.scanRange(data, 4*q-ov, n, s3, 0, st)
 }
 
-func (a *automaton) scanRange(data []byte, from, to int, s uint8, st *scanner) {
-	delta, class, shift, accept := a.delta, &a.class, a.shift, a.accept
-	for i := from; i < to; i++ {
-		s = delta[int(s)<<shift|int(class[data[i]])]
-		if s >= accept {
-			a.emit(s, i, st)
+// step4 advances four equally long lanes in lockstep from offset t, with the lane states in
+// ls, until a lane enters an accepting state (it returns that offset) or the lanes end (it
+// returns their length). It is a leaf with few live values, so the four states stay in
+// registers: a state spilled to the stack would add a store-to-load delay to every byte.
+func (a *automaton) step4(l0, l1, l2, l3 []byte, t int, ls *[4]uint8) int {
+	d, class := &a.delta, &a.class
+	n := len(l0)
+	l1, l2, l3 = l1[:n], l2[:n], l3[:n]
+	s0, s1, s2, s3 := ls[0], ls[1], ls[2], ls[3]
+	for ; t < n; t++ {
+		s0 = d[(int(s0)<<classBits|int(class[l0[t]]))&(tableSize-1)]
+		s1 = d[(int(s1)<<classBits|int(class[l1[t]]))&(tableSize-1)]
+		s2 = d[(int(s2)<<classBits|int(class[l2[t]]))&(tableSize-1)]
+		s3 = d[(int(s3)<<classBits|int(class[l3[t]]))&(tableSize-1)]
+		if (s0|s1|s2|s3)&acceptBit != 0 {
+			break
+		}
+	}
+	ls[0], ls[1], ls[2], ls[3] = s0, s1, s2, s3
+	return t
+}
+
+// scanRange walks data[from:to] from state s, reporting anchors that end at or after report.
+func (a *automaton) scanRange(data []byte, from, to int, s uint8, report int, st *scanner) {
+	d, class := &a.delta, &a.class
+	for i, c := range data[from:to] {
+		s = d[(int(s)<<classBits|int(class[c]))&(tableSize-1)]
+		if s&acceptBit != 0 && from+i >= report {
+			a.emit(s, from+i, st)
 		}
 	}
 }

@@ -23,13 +23,78 @@ var configExts = map[string]bool{"env": true, "conf": true, "cnf": true, "cfg": 
 	"properties": true, "props": true, "yaml": true, "yml": true, "toml": true, "json": true,
 	"config": true, "xml": true, "tfvars": true}
 
-// thirdPartyDirs hold files that packages installed: their configuration samples and data
-// files (botocore's API examples, test fixtures in node_modules) are not the application's
-// configuration, so assignments are not looked for there. Tokens and keys still are.
+// Third-party paths hold files that packages installed. Their configuration samples and data
+// files (botocore's API examples) are not the application's configuration, so assignments
+// are not looked for there, and values spelled with EXAMPLE are documentation examples. Tokens
+// and keys are still looked for.
 var thirdPartyPrefixes = []string{"/usr/share/", "/usr/lib/", "/usr/lib64/", "/usr/libexec/",
-	"/usr/include/", "/lib/", "/lib64/"}
+	"/usr/include/", "/lib/", "/lib64/", "/usr/local/lib/", "/usr/local/go/", "/usr/local/share/"}
 var thirdPartyParts = []string{"/site-packages/", "/dist-packages/", "/node_modules/",
-	"/vendor/", "/gems/", "/.cache/"}
+	"/vendor/", "/gems/", "/.cache/", "/pkg/mod/", "/.pyenv/", "/.rustup/", "/.cargo/registry/"}
+
+// fixtureDirs are directory names of test fixtures and examples. Inside a third-party path
+// (Python's test suite in /usr/local/lib/python3.12/test, a package's tests in node_modules,
+// Go's testdata) they hold published test keys and fake tokens: such files are skipped.
+var fixtureDirs = map[string]bool{"test": true, "tests": true, "testdata": true, "test-data": true,
+	"testing": true, "fixtures": true, "fixture": true, "certdata": true, "examples": true,
+	"example": true, "samples": true, "sample": true, "__tests__": true, "spec": true, "demo": true}
+
+// skippedPrefixes hold documentation that packages install, and the Go toolchain (whose
+// source tree is full of test keys); nothing there is the image's secret.
+var skippedPrefixes = []string{"/usr/share/doc/", "/usr/share/man/", "/usr/share/info/",
+	"/usr/local/share/doc/", "/usr/local/share/man/", "/usr/local/go/"}
+
+// testFile reports whether a file name is a test source file in a common convention:
+// x_test.go, test_x.py, x_test.py, x.test.js, x.spec.ts, x_spec.rb.
+func testFile(base string) bool {
+	return strings.HasPrefix(base, "test_") || strings.Contains(base, "_test.") ||
+		strings.Contains(base, ".test.") || strings.Contains(base, ".spec.") || strings.Contains(base, "_spec.")
+}
+
+// distroConfigs are configuration files that distributions ship with sample values in them:
+// nsswitch.conf ("passwd: files"), openssl.cnf (a CMP example with "secret = pass:insta").
+// Tokens and keys are still looked for there; assignments are not.
+var distroConfigs = map[string]bool{"/etc/nsswitch.conf": true, "/etc/ssl/openssl.cnf": true,
+	"/usr/lib/ssl/openssl.cnf": true, "/etc/pki/tls/openssl.cnf": true, "/etc/ssl1.1/openssl.cnf": true,
+	"/etc/login.defs": true, "/etc/adduser.conf": true, "/etc/security/pwquality.conf": true}
+
+func thirdParty(p string) bool {
+	for _, pre := range thirdPartyPrefixes {
+		if strings.HasPrefix(p, pre) {
+			return true
+		}
+	}
+	for _, part := range thirdPartyParts {
+		if strings.Contains(p, part) {
+			return true
+		}
+	}
+	return false
+}
+
+// skipped reports whether a file is not analyzed at all: documentation, the Go toolchain,
+// and test files, test fixtures and examples inside third-party paths.
+func skipped(p string) bool {
+	for _, pre := range skippedPrefixes {
+		if strings.HasPrefix(p, pre) {
+			return true
+		}
+	}
+	if !thirdParty(p) {
+		return false
+	}
+	if testFile(p[strings.LastIndexByte(p, '/')+1:]) {
+		return true
+	}
+	for dir := p[:max(strings.LastIndexByte(p, '/'), 0)]; dir != ""; {
+		i := strings.LastIndexByte(dir, '/')
+		if fixtureDirs[dir[i+1:]] {
+			return true
+		}
+		dir = dir[:max(i, 0)]
+	}
+	return false
+}
 
 // classify decides from a path alone how a file is analyzed. It does not allocate.
 func classify(p string) fileType {
@@ -62,15 +127,8 @@ func classify(p string) fileType {
 			return fileDockerConfig // podman, skopeo, buildah
 		}
 	}
-	for _, pre := range thirdPartyPrefixes {
-		if strings.HasPrefix(p, pre) {
-			return fileNone
-		}
-	}
-	for _, part := range thirdPartyParts {
-		if strings.Contains(p, part) {
-			return fileNone
-		}
+	if thirdParty(p) || distroConfigs[p] {
+		return fileNone
 	}
 	if strings.HasPrefix(base, ".env") {
 		return fileConfig // .env, .env.production, .envrc
@@ -178,7 +236,7 @@ func parseCredentialsFile(ft fileType, st *scanner) {
 	str := func(sp span) string { return string(d[sp.s:sp.e]) }
 	secretVal := func(sp span) bool {
 		v := d[sp.s:sp.e]
-		return !isPlaceholder(v, nil) && !containsFold(v, "example")
+		return !isPlaceholder(v, nil) && !st.example(v)
 	}
 	switch ft {
 	case fileAWS:

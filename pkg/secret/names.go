@@ -79,7 +79,8 @@ func init() {
 		"suffix", "audience", "issuer", "scope", "scopes", "duration", "schema", "class",
 		"handler", "service", "backend", "option", "options", "flag", "usage", "check",
 		"sha", "sha256", "sha512", "md5", "digest", "checksum", "fingerprint", "policy",
-		"help", "description", "text", "title", "message", "msg", "error", "len"} {
+		"help", "description", "text", "title", "message", "msg", "error", "len", "realm",
+		"permission", "permissions", "role", "roles"} {
 		notSecretLast[w] = true
 	}
 }
@@ -104,7 +105,9 @@ func sensitiveName(name []byte) bool {
 				hit = i
 			}
 		}
-		if equalFold(w, "pass") || (equalFold(w, "pwd") && len(ws) > 1) {
+		// "pass" and "pwd" alone are too common ("--- PASS: TestX", the shell's PWD); as part
+		// of a longer name (DB_PASS, FTP_PWD) they name a password.
+		if len(ws) > 1 && (equalFold(w, "pass") || equalFold(w, "pwd")) {
 			hit = i
 		}
 		if i+1 < len(ws) {
@@ -143,7 +146,7 @@ func IsPlaceholder(v string) bool { return isPlaceholder(unsafeBytes(v), nil) }
 
 var placeholderWords = map[string]bool{}
 
-var placeholderParts = []string{"example", "placeholder", "your", "changeme", "change_me",
+var placeholderParts = []string{"placeholder", "your", "changeme", "change_me",
 	"change-me", "replace", "insert", "dummy", "redacted", "xxxxx", "*****", "<", "${",
 	"{{", "$(", "%(", "os.environ", "getenv", "process.env", "env(", "env[", "secretkeyref",
 	"secretsmanager", "parameter/"}
@@ -156,7 +159,8 @@ func init() {
 		"pass", "foo", "bar", "foobar", "baz", "default", "value", "key", "secretkey",
 		"apikey", "api_key", "api-key", "mypassword", "mysecret", "mytoken", "secret123",
 		"password123", "notasecret", "unset", "not-set", "notset", "blank", "random",
-		"generated", "auto", "env", "prompt", "ask", "stdin"} {
+		"generated", "auto", "env", "prompt", "ask", "stdin", "read", "write", "files",
+		"example.com", "localhost"} {
 		placeholderWords[w] = true
 	}
 }
@@ -256,6 +260,9 @@ func (s *scanner) assignment(at, n int) {
 	for ks < ke && (d[ks] == '.' || d[ks] == '-') {
 		ks++
 	}
+	if ks > 0 && d[ks-1] == '-' && ks+1 < ke && d[ks] == 'D' && d[ks+1] != '_' {
+		ks++ // a JVM system property: -Ddb.password=...
+	}
 	if ke <= at { // the anchor itself was trailing punctuation
 		return
 	}
@@ -274,10 +281,12 @@ func (s *scanner) assignment(at, n int) {
 		return
 	}
 	i := ke
-	if ks > 0 && (d[ks-1] == '"' || d[ks-1] == '\'') && i < len(d) && d[i] == d[ks-1] {
+	quoted := ks > 0 && (d[ks-1] == '"' || d[ks-1] == '\'') && i < len(d) && d[i] == d[ks-1]
+	if quoted {
 		i++ // the closing quote of a quoted key
 	}
 	xml := ks > 0 && d[ks-1] == '<' && i < len(d) && d[i] == '>'
+	colon := false
 	if xml {
 		i++
 	} else {
@@ -290,7 +299,13 @@ func (s *scanner) assignment(at, n int) {
 			i += 2
 		case hasPrefixAt(d, i, "=="), hasPrefixAt(d, i, "::"):
 			return
-		case i < len(d) && (d[i] == '=' || d[i] == ':'):
+		case i < len(d) && d[i] == '=':
+			i++
+		case i < len(d) && d[i] == ':':
+			if s.json && !quoted {
+				return // JSON keys are quoted: this is text inside a string ("--- PASS: TestX")
+			}
+			colon = true
 			i++
 		default:
 			return
@@ -330,9 +345,35 @@ func (s *scanner) assignment(at, n int) {
 	if bytes.ContainsAny(v, " \t") || isPlaceholder(v, key) {
 		return
 	}
+	if colon && vs == i && moreWords(d, ve) {
+		return // "passwd: files systemd", "Password: enter it below": a list or prose
+	}
 	ls := lineStart(d, ks)
-	if isComment(d, ls, ks) {
+	if isComment(d, ls, ks) || inXMLComment(d, ks) {
 		return
 	}
 	s.add(Match{Kind: KindAssignment, Start: vs, End: ve, Key: string(key)})
+}
+
+// moreWords reports whether other words follow a bare value on its line (before a comment).
+func moreWords(d []byte, i int) bool {
+	for i < len(d) && (d[i] == ' ' || d[i] == '\t') {
+		i++
+	}
+	if i >= len(d) {
+		return false
+	}
+	switch d[i] {
+	case '\n', '\r', '#', ',', '}', ']', ';':
+		return false
+	}
+	return true
+}
+
+// inXMLComment reports whether offset i is inside an XML comment (<!-- ... -->), looking
+// back at most 64 KiB.
+func inXMLComment(d []byte, i int) bool {
+	lo := max(0, i-64<<10)
+	open := bytes.LastIndex(d[lo:i], []byte("<!--"))
+	return open >= 0 && bytes.Index(d[lo+open:i], []byte("-->")) < 0
 }

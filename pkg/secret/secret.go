@@ -7,16 +7,18 @@
 // a small hand-written verifier. Inputs without secrets cost no allocation.
 //
 // Detect works on any text; DetectFile also knows credentials files by their path (.npmrc,
-// .netrc, .aws/credentials...) and looks for assignments only in configuration files, so a
-// README that talks about passwords is not a finding. Values that are obviously placeholders
-// (empty, "changeme", "${VAR}", "<password>", "xxx", AWS's documentation keys ending in
-// EXAMPLE) are skipped.
+// .netrc, .aws/credentials...), looks for assignments only in configuration files (so a
+// README that talks about passwords is not a finding), and knows the files that packages
+// install (documentation examples and published test keys there are not findings). Values
+// that are obviously placeholders (empty, "changeme", "${VAR}", "<password>", "xxx") are
+// skipped everywhere.
 package secret
 
 import (
 	"bytes"
 	"slices"
 	"sort"
+	"strings"
 	"unsafe"
 )
 
@@ -151,10 +153,17 @@ func DetectString(s string, mode Mode) []Match {
 // DetectFile finds secrets in the content of the file at path p (an absolute path inside an
 // image or a build context). The path decides what runs: credentials files (~/.aws/credentials,
 // .npmrc, .netrc, .pypirc, .git-credentials, .docker/config.json) get their format's parser,
-// configuration files get ModeConfig, and everything else ModeTokens. Binary content should
-// be filtered out by the caller with IsBinary.
+// configuration files get ModeConfig, and everything else ModeTokens. Files that packages
+// installed (under /usr/lib, /usr/local/lib, site-packages, node_modules, the Go module
+// cache...) are never read as configuration, and values spelled with EXAMPLE there are
+// documentation examples; their test fixtures and examples directories, and documentation
+// (/usr/share/doc, man pages), are not analyzed at all. Binary content should be filtered out
+// by the caller with IsBinary.
 func DetectFile(p string, data []byte) []Match {
-	st := scanner{data: data}
+	if skipped(p) {
+		return nil
+	}
+	st := scanner{data: data, json: strings.HasSuffix(p, ".json"), examples: thirdParty(p)}
 	switch ft := classify(p); ft {
 	case fileConfig:
 		st.mode = ModeConfig
@@ -168,10 +177,17 @@ func DetectFile(p string, data []byte) []Match {
 
 // scanner is the state of one Detect call. It lives on the caller's stack.
 type scanner struct {
-	data []byte
-	mode Mode
-	ms   []Match
+	data     []byte
+	mode     Mode
+	json     bool // the input is a JSON file: keys are quoted
+	examples bool // values spelled with EXAMPLE are documentation examples (third-party files)
+	ms       []Match
 }
+
+// example reports whether v is a documentation example to skip: only in third-party files,
+// where SDKs ship AWS's AKIAIOSFODNN7EXAMPLE and friends in their data files. Elsewhere an
+// EXAMPLE-spelled credential is reported like any other: the tool cannot tell it is fake.
+func (s *scanner) example(v []byte) bool { return s.examples && containsFold(v, "example") }
 
 func (s *scanner) add(m Match) {
 	if len(s.ms) >= maxMatches {
@@ -361,7 +377,7 @@ func (s *scanner) prefixed(at int, k Kind, prefixes []string, body func(byte) bo
 	if n < minLen || n > maxLen || (end < len(d) && isAlnum(d[end])) {
 		return
 	}
-	if lowEntropy(d[start:end]) || containsFold(d[start:end], "example") {
+	if lowEntropy(d[start:end]) || s.example(d[start:end]) {
 		return
 	}
 	s.add(Match{Kind: k, Start: at, End: end})
@@ -378,7 +394,7 @@ func lowEntropy(v []byte) bool {
 			distinct++
 		}
 	}
-	return distinct < max(4, len(v)/5)
+	return distinct < max(4, len(v)/6)
 }
 
 func containsFold(b []byte, lower string) bool {
@@ -410,7 +426,7 @@ func (s *scanner) awsKeyID(at int) {
 			return
 		}
 	}
-	if bytes.HasSuffix(d[at:at+20], []byte("EXAMPLE")) || lowEntropy(d[at+4:at+20]) {
+	if s.example(d[at:at+20]) || lowEntropy(d[at+4:at+20]) {
 		return
 	}
 	s.add(Match{Kind: KindAWSAccessKeyID, Start: at, End: at + 20})
@@ -449,7 +465,7 @@ func (s *scanner) awsSecret(at, n int) {
 		return
 	}
 	v := d[i:end]
-	if containsFold(v, "example") || lowEntropy(v) {
+	if s.example(v) || lowEntropy(v) {
 		return
 	}
 	s.add(Match{Kind: KindAWSSecretAccessKey, Start: i, End: end, Key: string(d[ks:ke])})

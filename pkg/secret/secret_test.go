@@ -72,8 +72,13 @@ func TestDetectTokens(t *testing.T) {
 		{"token at the very start and end", gh, []hit{{kind: KindGitHubToken, value: gh}}},
 
 		// Negatives.
-		{"aws documentation example id", "AKIAIOSFODNN7EXAMPLE", nil},
-		{"aws documentation example secret", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", nil},
+		// Outside third-party files, documentation keys and EXAMPLE-spelled tokens are reported:
+		// nothing tells them from real ones (TestDetectFile covers the third-party case).
+		{"aws documentation example id", "AKIAIOSFODNN7EXAMPLE", []hit{{kind: KindAWSAccessKeyID, value: "AKIAIOSFODNN7EXAMPLE"}}},
+		{"aws documentation example secret", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+			[]hit{{kind: KindAWSSecretAccessKey, value: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}}},
+		{"example-spelled github token", "ghp_0EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXA", []hit{{kind: KindGitHubToken, value: "ghp_0EXAMPLE0EXAMPLE0EXAMPLE0EXAMPLE0EXA"}}},
+		{"example-spelled gitlab token", "glpat-EXAMPLE0EXAMPLE0EXAM", []hit{{kind: KindGitLabToken, value: "glpat-EXAMPLE0EXAMPLE0EXAM"}}},
 		{"aws key id in lowercase", strings.ToLower(keyID), nil},
 		{"aws key id glued to a word", "X" + keyID, nil},
 		{"aws filler id", "AKIAXXXXXXXXXXXXXXXX", nil},
@@ -218,7 +223,8 @@ func TestDetectFile(t *testing.T) {
 				{kind: KindAWSCredentialsFile, value: awsSecret, line: 6},
 				{kind: KindAWSCredentialsFile, value: tok, key: "aws_session_token", line: 7}}},
 		{"aws credentials with documentation keys", "/home/app/.aws/credentials",
-			"[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n", nil},
+			"[default]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n",
+			[]hit{{kind: KindAWSCredentialsFile, value: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}}},
 		{"npmrc auth token", "/root/.npmrc", "registry=https://registry.npmjs.org/\n//registry.npmjs.org/:_authToken=" + npm + "\n",
 			[]hit{{kind: KindNpmrcAuth, value: npm, key: "//registry.npmjs.org/:_authToken"}}},
 		{"npmrc legacy auth", "/app/.npmrc", "_auth = " + auth + "\nemail=a@b.c\n", []hit{{kind: KindNpmrcAuth, value: auth, key: "_auth"}}},
@@ -250,6 +256,28 @@ func TestDetectFile(t *testing.T) {
 		{"assignment in source code", "/app/main.py", "password = '" + pw + "'\n", nil},
 		{"sample config of a package", "/usr/share/doc/mysql/examples/my.cnf", "[client]\npassword = " + pw + "\n", nil},
 		{"library data file", "/usr/local/lib/python3.12/site-packages/botocore/data/iam/examples-1.json", `{"NewPassword": "]35d/{pB9Fo9wJ"}`, nil},
+		{"sdk documentation keys", "/usr/local/lib/python3.12/site-packages/botocore/data/iam/2010-05-08/examples-1.json",
+			`{"AccessKeyId": "AKIAIOSFODNN7EXAMPLE", "SecretAccessKey": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}`, nil},
+		{"real token in a package", "/usr/local/lib/node_modules/leaky/index.js", "const t = '" + gh + "'\n", []hit{{kind: KindGitHubToken, value: gh}}},
+		{"runtime test suite key", "/usr/local/lib/python3.12/test/certdata/keycert.pem", secrettest.PEM(8, "PRIVATE KEY"), nil},
+		{"package test fixture", "/app/node_modules/jws/test/fixtures/rsa.key", secrettest.PEM(9, "RSA PRIVATE KEY"), nil},
+		{"go module cache testdata", "/root/go/pkg/mod/golang.org/x/crypto@v0.57.0/ssh/testdata/keys.go", "key := `" + secrettest.PEM(10, "OPENSSH PRIVATE KEY") + "`", nil},
+		{"test source in a package", "/usr/lib/python3/dist-packages/paramiko/test_keys.py", "KEY = '" + secrettest.PEM(13, "RSA PRIVATE KEY") + "'", nil},
+		{"go toolchain", "/usr/local/go/src/crypto/x509/platform_root_key.pem", secrettest.PEM(14, "EC PRIVATE KEY"), nil},
+		{"the application's test source is reported", "/app/auth_test.go", "const k = `" + secrettest.PEM(15, "RSA PRIVATE KEY") + "`",
+			[]hit{{kind: KindPrivateKey, value: strings.TrimSpace(secrettest.PEMBody(15, 600))}}},
+		{"documentation", "/usr/share/doc/awscli/README", "export AWS_SECRET_ACCESS_KEY=" + secrettest.AWSSecret(11) + "\n", nil},
+		{"the application's own test fixtures are reported", "/app/test/fixtures/prod.key", secrettest.PEM(12, "RSA PRIVATE KEY"),
+			[]hit{{kind: KindPrivateKey, value: strings.TrimSpace(secrettest.PEMBody(12, 600))}}},
+		{"nsswitch", "/etc/nsswitch.conf", "passwd:         files systemd\ngroup:          files\nshadow: files\n", nil},
+		{"openssl.cnf sample section", "/etc/ssl/openssl.cnf", "[cmp]\nref = 3078 # user identification\nsecret = pass:insta # can be used\n", nil},
+		{"maven settings comment block", "/etc/maven/settings.xml", "<proxies>\n  <!-- proxy\n   |\n  <proxy>\n    <password>proxypass</password>\n  </proxy>\n  -->\n</proxies>\n<servers>\n  <server><password>" + pw + "</password></server>\n</servers>\n",
+			[]hit{{kind: KindAssignment, value: pw, line: 10}}},
+		{"workflow permissions", "/app/.github/workflows/ci.yml", "permissions:\n  id-token: write\n  contents: read\n", nil},
+		{"prose after a colon", "/app/messages.yaml", "password: please enter it below\nPassword: Required field\n", nil},
+		{"go test -json output", "/app/testdata/run.json", `{"Action":"output","Output":"--- PASS: TestAscii (0.00s)\n"}` + "\n" + `{"Output":"ok  \tpkg\ttoken: abcdef1234\n"}`, nil},
+		{"assignment inside a JSON string", "/app/taskdef.json", `{"environment": [{"name": "JAVA_OPTS", "value": "-Ddb.password=` + pw + `"}]}`,
+			[]hit{{kind: KindAssignment, value: pw, key: "db.password"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -266,7 +294,7 @@ func TestSensitiveName(t *testing.T) {
 		"GOOGLE_CREDENTIALS", "app.secrets", "PRIVATE_KEY", "sshPrivateKey", "ROOTPASSWORD"}
 	no := []string{"PWD", "OLDPWD", "PATH", "HOME", "GPG_KEY", "AWS_ACCESS_KEY_ID", "AWS_REGION", "PASSWORD_FILE",
 		"POSTGRES_PASSWORD_FILE", "TOKEN_URL", "SECRET_NAME", "passwordMinLength", "token_ttl", "tokenizer",
-		"bypass", "keyboard", "KEY", "POSTGRES_HOST_AUTH_METHOD", "PYTHON_SHA256", "GOSU_VERSION", "SECRETS_DIR",
+		"bypass", "keyboard", "KEY", "PASS", "pass", "POSTGRES_HOST_AUTH_METHOD", "PYTHON_SHA256", "GOSU_VERSION", "SECRETS_DIR",
 		"password_hash_algorithm", "", "_", "TOKEN_TYPE"}
 	for _, n := range yes {
 		if !SensitiveName(n) {
@@ -285,8 +313,9 @@ func TestIsPlaceholder(t *testing.T) {
 		"{{ .Values.pw }}", "<password>", "xxx", "xxxxxxxxxx", "********", "...", "none", "null", "true", "false",
 		"yes", "12345678", "your-token-here", "YOUR_API_KEY", "/run/secrets/db", "./secret", "~/.pw",
 		"arn:aws:secretsmanager:eu-west-1:1:secret:x", "vault:secret/data/db#pw", "__TOKEN__", "@DB_PASSWORD@",
-		`"changeme"`, "'${X}'", "example", "an-example-value", "os.environ['PW']", "password", "!vault |", "|", ">-"}
-	no := []string{"hunter2hunter2", "s3cr3t-P4ss", "admin123!", secrettest.Password(1), "Tr0ub4dor&3"}
+		`"changeme"`, "'${X}'", "example", "os.environ['PW']", "password", "!vault |", "|", ">-", "write"}
+	no := []string{"hunter2hunter2", "s3cr3t-P4ss", "admin123!", secrettest.Password(1), "Tr0ub4dor&3", "not-a-real-password-e2e",
+		"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "an-example-value"}
 	for _, v := range yes {
 		if !IsPlaceholder(v) {
 			t.Errorf("IsPlaceholder(%q) = false, want true", v)
@@ -339,17 +368,23 @@ func TestIsConfigPath(t *testing.T) {
 	}
 }
 
-// TestScanSplitsAcrossHalves checks the two interleaved walks of the automaton: anchors that
-// cross the middle of a large input, or sit at its edges, are found exactly once.
-func TestScanSplitsAcrossHalves(t *testing.T) {
+// TestScanLanes checks the four interleaved walks of the automaton: an anchor that crosses a
+// lane boundary, or sits at either end of the input, is found exactly once.
+func TestScanLanes(t *testing.T) {
 	gh := secrettest.GitHub(1)
-	for _, n := range []int{4096, 5000, 1 << 16, 1<<16 + 1} {
-		for _, off := range []int{0, n/2 - 12, n/2 - 2, n / 2, n/2 + 1, n - len(gh)} {
-			buf := []byte(strings.Repeat(".", n))
-			copy(buf[off:], gh)
-			got := Detect(buf, ModeTokens)
-			if len(got) != 1 || got[0].Start != off {
-				t.Errorf("n=%d off=%d: got %v, want one match at %d", n, off, got, off)
+	for _, n := range []int{1000, 4095, 4096, 5000, 16384, 16387} {
+		q := n / 4
+		for _, b := range []int{0, q, 2 * q, 3 * q, n} {
+			for off := b - len(gh); off <= b; off++ {
+				if off < 0 || off+len(gh) > n {
+					continue
+				}
+				buf := []byte(strings.Repeat(".", n))
+				copy(buf[off:], gh)
+				got := Detect(buf, ModeTokens)
+				if len(got) != 1 || got[0].Start != off {
+					t.Fatalf("n=%d off=%d: got %v, want one match at %d", n, off, got, off)
+				}
 			}
 		}
 	}

@@ -67,7 +67,7 @@ func (secretConfig) CheckImage(_ context.Context, v *analyze.View, r analyze.Rep
 		if ms := secret.DetectString(val, secret.ModeConfig); ms != nil {
 			for _, m := range ms {
 				r.Report(nil, finding.New(RuleEnvSecretValue, loc,
-					fmt.Sprintf("ENV %s holds a %s", name, describe(m)), m.Evidence([]byte(val))))
+					fmt.Sprintf("%s in ENV %s", describe(m), name), m.Evidence([]byte(val))))
 			}
 			continue
 		}
@@ -90,7 +90,7 @@ func (secretConfig) CheckImage(_ context.Context, v *analyze.View, r analyze.Rep
 		if ms := secret.DetectString(val, secret.ModeConfig); ms != nil {
 			for _, m := range ms {
 				r.Report(nil, finding.New(RuleLabelSecret, loc,
-					fmt.Sprintf("label %s holds a %s", k, describe(m)), m.Evidence([]byte(val))))
+					fmt.Sprintf("%s in label %s", describe(m), k), m.Evidence([]byte(val))))
 			}
 			continue
 		}

@@ -62,6 +62,9 @@ func TestSecretConfigEnvAndLabels(t *testing.T) {
 	}{
 		{"env by name", v1.Config{Env: []string{"PATH=/usr/bin", "POSTGRES_PASSWORD=" + pw, "AWS_SECRET_ACCESS_KEY=" + pw + pw}},
 			[]cwant{{rule: RuleEnvSecretName, env: "POSTGRES_PASSWORD", layer: -1}, {rule: RuleEnvSecretName, env: "AWS_SECRET_ACCESS_KEY", layer: -1}}},
+		{"documentation keys are reported in ENV", v1.Config{Env: []string{"AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
+			"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}},
+			[]cwant{{rule: RuleEnvSecretValue, env: "AWS_ACCESS_KEY_ID", layer: -1}, {rule: RuleEnvSecretName, env: "AWS_SECRET_ACCESS_KEY", layer: -1}}},
 		{"env by name, value with spaces", v1.Config{Env: []string{"KEYSTORE_PASSPHRASE=correct horse battery staple"}},
 			[]cwant{{rule: RuleEnvSecretName, env: "KEYSTORE_PASSPHRASE", layer: -1}}},
 		{"env by value", v1.Config{Env: []string{"GITHUB_TOKEN=" + gh, "X=" + keyID, "DATABASE_URL=postgres://app:" + pw + "@db/app",
@@ -71,7 +74,7 @@ func TestSecretConfigEnvAndLabels(t *testing.T) {
 				{rule: RuleEnvSecretValue, env: "TLS_KEY", layer: -1}}},
 		{"env negatives", v1.Config{Env: []string{"PATH=/usr/local/bin:/usr/bin", "PWD=/app", "GPG_KEY=A035C8C19219BA821ECEA86B64E628F8D684696D",
 			"POSTGRES_PASSWORD_FILE=/run/secrets/pg", "MYSQL_ALLOW_EMPTY_PASSWORD=yes", "DB_PASSWORD=changeme", "API_TOKEN=",
-			"SECRET_KEY=${SECRET_KEY}", "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE", "NOEQUALS", "=novalue", "TOKEN_URL=https://auth/token"}}, nil},
+			"SECRET_KEY=${SECRET_KEY}", "NOEQUALS", "=novalue", "TOKEN_URL=https://auth/token"}}, nil},
 		{"labels", v1.Config{Labels: map[string]string{"com.example.api-key": pw, "org.opencontainers.image.source": "https://ci:" + pw + "@git.example.org/app",
 			"com.example.deploy": "token " + gh}},
 			[]cwant{{rule: RuleLabelSecret, label: "com.example.api-key", layer: -1}, {rule: RuleLabelSecret, label: "org.opencontainers.image.source", layer: -1},
