@@ -7,9 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // textCorpus is up to 32 MB of the Go distribution's source text (binary files left out).
@@ -39,14 +37,6 @@ func textCorpus(b *testing.B) [][]byte {
 		}
 	}
 	return files
-}
-
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkDetect measures the detector alone on source text, in both modes.
