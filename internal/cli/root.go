@@ -14,8 +14,8 @@ import (
 const exitCodeHelp = `Exit codes:
   0  no finding at or above --fail-on (or the command succeeded)
   1  a finding at or above --fail-on, or a policy refusal
-  2  usage error: bad flag, unknown transport, malformed reference, unparsable input
-  3  runtime error: unreadable image, registry failure, corrupt layer, tool failure`
+  2  usage error: bad flag, unknown transport, malformed reference, unparsable config or Dockerfile
+  3  runtime error: unreadable image, registry failure, corrupt layer, garbage strace log, tool failure`
 
 // NewRootCmd builds the imgharden command tree.
 func NewRootCmd(version string) *cobra.Command {
@@ -30,6 +30,10 @@ func NewRootCmd(version string) *cobra.Command {
 	// The verbs, listed explicitly (no init() registration). Keep one per line.
 	root.AddCommand(
 		newCmdVersion(version),
+		NewCmdScan(version, nil),
+		NewCmdRules(nil),
+		NewCmdRewrite(nil),
+		newCmdSeccomp(),
 	)
 	// Every subcommand maps flag errors to usage errors too.
 	for _, c := range root.Commands() {

@@ -173,6 +173,8 @@ func (e *Engine) Run(ctx context.Context, img v1.Image) (*Result, error) {
 		}
 	}
 
+	v.root.seal()
+
 	rep := &collector{}
 	for _, lr := range results {
 		rep.items = append(rep.items, lr.found.items...)

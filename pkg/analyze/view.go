@@ -21,8 +21,13 @@ var (
 	ErrNotRetained = errors.New("file content was not retained during the pass")
 )
 
-// maxLinkHops bounds symlink resolution, as the kernel's MAXSYMLINKS does.
-const maxLinkHops = 40
+// Bounds for link resolution: the kernel's MAXSYMLINKS and PATH_MAX, and a cap on the path
+// components one resolution may walk, so hostile link targets cannot make it quadratic.
+const (
+	maxLinkHops     = 40
+	maxPathLen      = 4096
+	maxResolveSteps = 40 * maxPathLen / 2
+)
 
 // LayerInfo describes one layer of the image.
 type LayerInfo struct {
@@ -52,6 +57,7 @@ type View struct {
 type node struct {
 	entry    *Entry // nil for a directory implied by its children
 	children map[string]*node
+	names    []string // sorted child names, computed once when the merge is done
 }
 
 func newView(cfg *v1.ConfigFile, layers []LayerInfo, history []HistoryEntry) *View {
@@ -126,13 +132,17 @@ func (v *View) ResolvePath(p string) (*Entry, string, error) {
 }
 
 func (v *View) resolve(p string, followLast bool) (*Entry, string, error) {
-	hops := 0
+	hops, steps := 0, 0
 	pending := splitPath(p)
-	var cur []string // resolved components so far
-	n := v.root
+	var cur []string         // resolved components so far
+	stack := []*node{v.root} // stack[i] is the node of cur[:i]
 	for len(pending) > 0 {
+		if steps++; steps > maxResolveSteps {
+			return nil, "", fmt.Errorf("%s: %w", p, ErrLinkLoop)
+		}
 		part := pending[0]
 		pending = pending[1:]
+		n := stack[len(stack)-1]
 		switch part {
 		case ".", "":
 			continue
@@ -140,11 +150,10 @@ func (v *View) resolve(p string, followLast bool) (*Entry, string, error) {
 			if len(cur) == 0 {
 				return nil, "", fmt.Errorf("%s: %w", p, ErrLinkEscape)
 			}
-			cur = cur[:len(cur)-1]
-			n = v.find("/" + strings.Join(cur, "/"))
+			cur, stack = cur[:len(cur)-1], stack[:len(stack)-1]
 			continue
 		}
-		if n == nil || n.children == nil || n.children[part] == nil {
+		if n.children == nil || n.children[part] == nil {
 			return nil, "", fmt.Errorf("%s: %w", p, ErrNotExist)
 		}
 		child := n.children[part]
@@ -154,21 +163,22 @@ func (v *View) resolve(p string, followLast bool) (*Entry, string, error) {
 				return nil, "", fmt.Errorf("%s: %w", p, ErrLinkLoop)
 			}
 			target := child.entry.Linkname
+			if len(target) > maxPathLen {
+				return nil, "", fmt.Errorf("%s: symlink target is %d bytes long: %w", p, len(target), ErrLinkLoop)
+			}
 			if strings.HasPrefix(target, "/") {
-				cur, n = nil, v.root
+				cur, stack = nil, stack[:1]
 			}
 			pending = append(strings.Split(strings.TrimPrefix(target, "/"), "/"), pending...)
 			continue
 		}
 		cur = append(cur, part)
-		n = child
+		stack = append(stack, child)
 	}
 	final := "/" + strings.Join(cur, "/")
-	if n == nil || n.entry == nil {
-		if n != nil { // an implied directory
-			return &Entry{Path: final, Mode: fs.ModeDir | 0o755, Layer: -1}, final, nil
-		}
-		return nil, "", fmt.Errorf("%s: %w", p, ErrNotExist)
+	n := stack[len(stack)-1]
+	if n.entry == nil { // the root, or a directory implied by its children
+		return &Entry{Path: final, Mode: fs.ModeDir | 0o755, Layer: -1}, final, nil
 	}
 	e := n.entry
 	if e.Hardlink {
@@ -192,12 +202,7 @@ func walkNode(n *node, fn func(e *Entry) error) error {
 			return err
 		}
 	}
-	names := make([]string, 0, len(n.children))
-	for k := range n.children {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
+	for _, k := range n.names {
 		if err := walkNode(n.children[k], fn); err != nil {
 			return err
 		}
@@ -216,6 +221,19 @@ func (v *View) ReadFile(p string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", p, ErrNotRetained)
 	}
 	return e.retained, nil
+}
+
+// seal sorts every directory's children once, after the merge, so walks do not re-sort.
+func (n *node) seal() {
+	if len(n.children) == 0 {
+		return
+	}
+	n.names = make([]string, 0, len(n.children))
+	for k, c := range n.children {
+		n.names = append(n.names, k)
+		c.seal()
+	}
+	sort.Strings(n.names)
 }
 
 // whiteout removes p (and everything under it) from the merged tree.

@@ -72,6 +72,11 @@ func (e *Engine) walkLayer(ctx context.Context, l v1.Layer, info *LayerInfo, res
 			return &LayerError{Index: res.index, Digest: info.Digest, Entry: lastName(res), Err: fmt.Errorf("reading tar: %w", err)}
 		}
 		seen++
+		if len(hdr.Name) > maxPathLen || len(hdr.Linkname) > maxPathLen {
+			res.found.Report(nil, finding.New(RuleUnsafeEntry, finding.Location{LayerIndex: res.index},
+				fmt.Sprintf("layer entry name or link target is longer than %d bytes; entry skipped", maxPathLen), truncate(hdr.Name, 80)))
+			continue
+		}
 		p, unsafe := cleanName(hdr.Name)
 		if unsafe {
 			res.found.Report(nil, finding.New(RuleUnsafeEntry, finding.Location{Path: p, LayerIndex: res.index},
@@ -143,6 +148,13 @@ func (e *Engine) walkLayer(ctx context.Context, l v1.Layer, info *LayerInfo, res
 		}
 	}
 	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 func lastName(res *layerResult) string {
