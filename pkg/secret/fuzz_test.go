@@ -56,18 +56,33 @@ func FuzzDetect(f *testing.F) {
 	f.Add("password: ", " # x", uint8(12), uint64(5), uint8(8))
 	f.Add("\\n", "\\n", uint8(10), uint64(6), uint8(1))
 	f.Add("ghp_", "AKIA", uint8(0), uint64(7), uint8(4))
+	f.Add("ENV DB_PASSWORD ", "", uint8(11), uint64(8), uint8(0))
+	f.Add("|2 A=", " /bin/sh -c x", uint8(11), uint64(9), uint8(0))
 	f.Fuzz(func(t *testing.T, prefix, suffix string, sel uint8, seed uint64, pathSel uint8) {
 		input := prefix + "\n" + plant(sel, seed) + "\n" + suffix
 		data := []byte(input)
 		path := fuzzPaths[int(pathSel)%len(fuzzPaths)]
-		for _, ms := range [][]Match{Detect(data, ModeTokens), Detect(data, ModeConfig), DetectFile(path, data)} {
+		for _, ms := range [][]Match{Detect(data, ModeTokens), Detect(data, ModeConfig), DetectFile(path, data), DetectInstruction(input)} {
 			checkInvariants(t, data, ms)
 		}
-		red := RedactText(input)
-		for _, m := range DetectString(input, ModeConfig) {
-			v := input[m.Start:m.End]
-			if len(v) > 8 && onlyInMatches(data, v, DetectString(input, ModeConfig)) && strings.Contains(red, v) {
-				t.Fatalf("RedactText leaks %s %q", m.Kind, v)
+		for _, in := range []string{"RUN |1 " + input, "ENV " + input, "/bin/sh -c #(nop)  ARG " + input} {
+			checkInvariants(t, []byte(in), DetectInstruction(in))
+		}
+		for _, redact := range []struct {
+			name   string
+			fn     func(string) string
+			detect func(string) []Match
+		}{
+			{"RedactText", RedactText, func(s string) []Match { return DetectString(s, ModeConfig) }},
+			{"RedactInstruction", RedactInstruction, DetectInstruction},
+		} {
+			red := redact.fn(input)
+			ms := redact.detect(input)
+			for _, m := range ms {
+				v := input[m.Start:m.End]
+				if len(v) > 8 && onlyInMatches(data, v, ms) && strings.Contains(red, v) {
+					t.Fatalf("%s leaks %s %q", redact.name, m.Kind, v)
+				}
 			}
 		}
 	})

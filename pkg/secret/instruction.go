@@ -165,3 +165,15 @@ func (st *scanner) pair(s string, ks, ke, vs, ve int) {
 		st.add(Match{Kind: KindAssignment, Start: vs, End: ve, Key: s[ks:ke]})
 	}
 }
+
+// RedactInstruction masks every secret DetectInstruction finds in a Dockerfile instruction or
+// a history line, and returns s itself when there is nothing to hide. Anything that prints a
+// created_by line (a layer's createdBy in a report) should pass it through this first:
+// "RUN |1 NPM_TOKEN=npm_... /bin/sh -c npm ci" prints the token otherwise.
+func RedactInstruction(s string) string {
+	ms := DetectInstruction(s)
+	if ms == nil {
+		return s
+	}
+	return Redact(unsafeBytes(s), ms)
+}

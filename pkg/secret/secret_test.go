@@ -444,6 +444,21 @@ func TestRedact(t *testing.T) {
 	}
 }
 
+func TestRedactInstruction(t *testing.T) {
+	npm, pw := secrettest.NPM(1), secrettest.Password(2)
+	tests := []struct{ in, want string }{
+		{"RUN |1 NPM_TOKEN=" + npm + " /bin/sh -c npm ci # buildkit", "RUN |1 NPM_TOKEN=" + Mask(npm) + " /bin/sh -c npm ci # buildkit"},
+		{"/bin/sh -c #(nop)  ENV DB_PASSWORD " + pw, "/bin/sh -c #(nop)  ENV DB_PASSWORD " + Mask(pw)},
+		{`ENV DB_PASSWORD="` + pw + ` x"`, `ENV DB_PASSWORD="` + Mask(pw+" x") + `"`},
+		{"COPY . /app # buildkit", "COPY . /app # buildkit"},
+	}
+	for _, tt := range tests {
+		if got := RedactInstruction(tt.in); got != tt.want {
+			t.Errorf("RedactInstruction(%q)\n got %q\nwant %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 func TestEvidence(t *testing.T) {
 	gh, pw := secrettest.GitHub(1), secrettest.Password(2)
 	rsa := secrettest.PEM(3, "RSA PRIVATE KEY")
