@@ -250,7 +250,7 @@ func isKeyChar(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == 
 func (s *scanner) assignment(at, n int) {
 	d := s.data
 	ks := at
-	for ks > 0 && isKeyChar(d[ks-1]) && at-ks < 128 {
+	for ks > 0 && isKeyChar(d[ks-1]) && at-ks < 128 && !escapeAt(d, ks-2) {
 		ks--
 	}
 	ke := run(d, at+n, isKeyChar, 128)
@@ -334,8 +334,8 @@ func (s *scanner) assignment(at, n int) {
 	default:
 		for ve < len(d) && ve-vs < 1024 {
 			c := d[ve]
-			if c == '<' || c == '\n' || c == '\r' || (!xml && (c == ' ' || c == '\t' || c == ',' ||
-				c == ';' || c == '}' || c == ']' || c == '"' || c == '\'')) {
+			if c == '<' || c == '\n' || c == '\r' || escapeAt(d, ve) || (!xml && (c == ' ' || c == '\t' ||
+				c == ',' || c == ';' || c == '}' || c == ']' || c == '"' || c == '\'')) {
 				break
 			}
 			ve++

@@ -437,7 +437,7 @@ func (s *scanner) awsKeyID(at int) {
 func (s *scanner) awsSecret(at, n int) {
 	d := s.data
 	ks, ke := at, at+n
-	for ks > 0 && isTokenChar(d[ks-1]) && at-ks < 32 {
+	for ks > 0 && isTokenChar(d[ks-1]) && at-ks < 32 && !escapeAt(d, ks-2) {
 		ks--
 	}
 	ke = run(d, ke, isTokenChar, 32)
@@ -652,6 +652,12 @@ func (s *scanner) urlCredentials(at int) {
 // unsafeBytes views s as bytes without copying. The detector never writes to its input.
 func unsafeBytes(s string) []byte {
 	return unsafe.Slice(unsafe.StringData(s), len(s))
+}
+
+// escapeAt reports whether d[i] is a backslash starting a C-style escape (\n, \t, \r), as
+// in printf '...\naws_secret_access_key = ...': the letter after it is not part of a name.
+func escapeAt(d []byte, i int) bool {
+	return i >= 0 && i+1 < len(d) && d[i] == '\\' && (d[i+1] == 'n' || d[i+1] == 't' || d[i+1] == 'r')
 }
 
 // lineStart returns the offset of the start of the line holding offset i.

@@ -58,6 +58,8 @@ func TestDetectTokens(t *testing.T) {
 		{"aws secret, env spelling", "export AWS_SECRET_ACCESS_KEY=" + awsSecret, []hit{{kind: KindAWSSecretAccessKey, value: awsSecret, key: "AWS_SECRET_ACCESS_KEY"}}},
 		{"aws secret, JSON from create-access-key", `{"AccessKey": {"AccessKeyId": "` + keyID + `", "SecretAccessKey": "` + awsSecret + `"}}`,
 			[]hit{{kind: KindAWSAccessKeyID, value: keyID}, {kind: KindAWSSecretAccessKey, value: awsSecret, key: "SecretAccessKey"}}},
+		{"aws secret after a printf escape", `printf '[default]\naws_secret_access_key = ` + awsSecret + `\n'`,
+			[]hit{{kind: KindAWSSecretAccessKey, value: awsSecret, key: "aws_secret_access_key"}}},
 		{"aws secret, yaml quoted", "aws-secret-access-key: '" + awsSecret + "'", []hit{{kind: KindAWSSecretAccessKey, value: awsSecret}}},
 		{"github classic", "token: " + gh, []hit{{kind: KindGitHubToken, value: gh}}},
 		{"github oauth and app", ghOAuth + " " + ghApp, []hit{{kind: KindGitHubToken, value: ghOAuth}, {kind: KindGitHubToken, value: ghApp}}},
@@ -503,6 +505,7 @@ func TestDetectInstruction(t *testing.T) {
 		{"classic run build args", "|1 NPM_TOKEN=" + pw + " /bin/sh -c npm ci", "RUN", []hit{{kind: KindAssignment, value: pw, key: "NPM_TOKEN"}}},
 		{"token in a command", "/bin/sh -c git clone https://x:" + gh + "@github.com/o/r.git", "RUN", []hit{{kind: KindGitHubToken, value: gh}}},
 		{"inline assignment in a command", "RUN export DB_PASSWORD=" + pw + " && ./migrate", "RUN", []hit{{kind: KindAssignment, value: pw}}},
+		{"assignment after a printf escape", `RUN printf 'user=x\npassword=` + pw + `\n' > /etc/app.ini`, "RUN", []hit{{kind: KindAssignment, value: pw, key: "password"}}},
 		{"label", `LABEL com.example.api-key="` + pw + `" maintainer="me"`, "LABEL", []hit{{kind: KindAssignment, value: pw, key: "com.example.api-key"}}},
 
 		{"arg without default", "ARG DB_PASSWORD", "ARG", nil},
