@@ -259,6 +259,18 @@ type StoredDigester interface {
 	StoredDigest() (v1.Hash, bool)
 }
 
+// DiffIDVerifier is implemented by layers whose Uncompressed stream already fails when its
+// content does not match the diff ID (imgharden's archive and layout readers). The engine
+// hashes the stream itself otherwise.
+type DiffIDVerifier interface {
+	VerifiesDiffID() bool
+}
+
+func verifiesDiffID(l v1.Layer) bool {
+	v, ok := l.(DiffIDVerifier)
+	return ok && v.VerifiesDiffID()
+}
+
 func layerDigest(l v1.Layer, diffID string) string {
 	if sd, ok := l.(StoredDigester); ok {
 		if h, ok := sd.StoredDigest(); ok {
