@@ -32,7 +32,7 @@ PACKAGES=(
 	podman buildah skopeo runc conmon uidmap netavark iptables # containers
 	docker-registry                                            # distribution registry v2
 	debootstrap                                                # base image
-	strace libcap2-bin gcc git busybox-static                  # seccomp traces, setcap, fixtures
+	strace libcap2-bin gcc git busybox-static openssh-client   # seccomp traces, setcap, fixtures, ssh-keygen
 	ca-certificates curl iproute2 tar                          # CA bundle, health checks, ss
 )
 
