@@ -165,7 +165,7 @@ func main() {
 // TestE2EShellScriptApp: a shell script app is rebuilt FROM scratch with the shell and the
 // commands it calls, and prints the same.
 func TestE2EShellScriptApp(t *testing.T) {
-	env := e2eenv.Require(t, "podman", "buildah")
+	e2eenv.Require(t, "podman", "buildah")
 	dir := t.TempDir()
 	script := "#!/bin/sh\nset -e\necho \"args: $*\"\necho hello | tr a-z A-Z\ndate -u -d @0 +%Y\nls /app | sort\n"
 	if err := os.WriteFile(filepath.Join(dir, "app.sh"), []byte(script), 0o755); err != nil {
