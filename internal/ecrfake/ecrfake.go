@@ -154,7 +154,8 @@ func New(t testing.TB, opts ...Option) *Server {
 	s.issued = append(s.issued, s.SecretAccessKey)
 	// The referrers API is the double's own: pkg/registry's reports the config media type as
 	// the artifactType even when the manifest has an artifactType field.
-	s.reg = registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	// Blobs are kept per repository, as in ECR (pkg/registry's default store shares them).
+	s.reg = registry.New(registry.Logger(log.New(io.Discard, "", 0)), registry.WithBlobHandler(&repoBlobs{m: map[string][]byte{}}))
 	if c.referrers {
 		s.referrers = map[string][]referrer{}
 	}
@@ -311,6 +312,49 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 }
 
 // ---- registry ----
+
+// repoBlobs stores blobs per repository.
+type repoBlobs struct {
+	mu sync.Mutex
+	m  map[string][]byte // "REPO@DIGEST"
+}
+
+func (b *repoBlobs) get(repo string, h v1.Hash) ([]byte, bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	data, ok := b.m[repo+"@"+h.String()]
+	return data, ok
+}
+
+func (b *repoBlobs) Get(_ context.Context, repo string, h v1.Hash) (io.ReadCloser, error) {
+	data, ok := b.get(repo, h)
+	if !ok {
+		return nil, registry.ErrNotFound
+	}
+	return io.NopCloser(bytes.NewReader(data)), nil
+}
+
+func (b *repoBlobs) Stat(_ context.Context, repo string, h v1.Hash) (int64, error) {
+	data, ok := b.get(repo, h)
+	if !ok {
+		return 0, registry.ErrNotFound
+	}
+	return int64(len(data)), nil
+}
+
+func (b *repoBlobs) Put(_ context.Context, repo string, h v1.Hash, rc io.ReadCloser) error {
+	defer rc.Close()
+	// pkg/registry names the repository of PUT /v2/NAME/blobs/uploads/ID "NAME/blobs".
+	repo = strings.TrimSuffix(repo, "/blobs")
+	data, err := io.ReadAll(rc) // rc verifies size and digest; its error reaches the client
+	if err != nil {
+		return err
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.m[repo+"@"+h.String()] = data
+	return nil
+}
 
 var repoPath = regexp.MustCompile(`^/v2/(.+)/(blobs|manifests|tags|referrers)/(.*)$`)
 

@@ -190,6 +190,20 @@ func TestRegistryBehavesLikeECR(t *testing.T) {
 	} else if code, ec := statusOf(err); code != http.StatusBadRequest || ec != "MANIFEST_BLOB_UNKNOWN" {
 		t.Fatalf("missing blobs: %v", err)
 	}
+	// Blobs belong to their repository.
+	s.AddRepository(Repository{Name: "other"})
+	layers, _ := img.Layers()
+	d, _ := layers[0].Digest()
+	if l, err := remote.Layer(ref("app@"+d.String()).(name.Digest), opts...); err != nil {
+		t.Fatal(err)
+	} else if _, err := l.Size(); err != nil {
+		t.Fatalf("blob of app: %v", err)
+	}
+	if l, err := remote.Layer(ref("other@"+d.String()).(name.Digest), opts...); err != nil {
+		t.Fatal(err)
+	} else if _, err := l.Size(); err == nil {
+		t.Fatal("a blob of app is visible in other")
+	}
 	// Tokens expire after 12 hours.
 	c.add(TokenTTL + time.Second)
 	if _, err := remote.Head(ref("app:v1"), opts...); err == nil {

@@ -418,3 +418,39 @@ func chain(err error) string {
 	}
 	return b.String()
 }
+
+// TestPushCopiesBetweenRepositories pushes an image read from one repository of the registry
+// to another: its layers are go-containerregistry mountable layers, offered for a
+// cross-repository mount; the double (like a registry that does not mount) asks for an upload,
+// and every blob of the new repository is uploaded once.
+func TestPushCopiesBetweenRepositories(t *testing.T) {
+	f := newPushFixture(t, ecrfake.Repository{})
+	f.s.AddRepository(ecrfake.Repository{Name: "copy", Mutability: "IMMUTABLE", EncryptionType: "KMS", KMSKey: f.teamKey})
+	img := randomImage(t, 4096, 2)
+	if _, err := publish.Push(context.Background(), img, f.tag(t, "app:v1"), f.opts...); err != nil {
+		t.Fatal(err)
+	}
+	src, err := remote.Image(f.tag(t, "app:v1"), f.remote()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, _ := src.Layers()
+	if _, ok := layers[0].(*remote.MountableLayer); !ok {
+		t.Fatalf("layers read from a registry are %T, not mountable", layers[0])
+	}
+	f.s.ResetLog()
+	res, err := publish.Push(context.Background(), src, f.tag(t, "copy:v1"), f.opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Uploaded != 3 || res.Existing != 0 || res.Ref.DigestStr() != digest(t, img).String() {
+		t.Fatalf("result %+v", res)
+	}
+	copied, err := remote.Image(f.tag(t, "copy:v1"), f.remote()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Image(copied); err != nil {
+		t.Fatal(err)
+	}
+}
