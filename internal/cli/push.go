@@ -61,6 +61,7 @@ type PushOptions struct {
 	DigestFile   string
 	Jobs         int
 	Verbose      bool
+	Quiet        bool // no warnings (promote's -q)
 	Registry     options.RegistryFlags
 
 	LoadImage LoadImageFunc
@@ -263,7 +264,9 @@ func pushImage(ctx context.Context, o *PushOptions, dst *destination, img *sourc
 			kc = authn.DefaultKeychain
 		}
 		popts = append(popts, publish.WithKeychain(kc))
-		fmt.Fprintf(o.ErrOut, "imgharden: warning: %s is not an Amazon ECR registry: imgharden still never moves a tag, but the repository's tag immutability and encryption are not checked\n", dst.tag.RegistryStr())
+		if !o.Quiet {
+			fmt.Fprintf(o.ErrOut, "imgharden: warning: %s is not an Amazon ECR registry: imgharden still never moves a tag, but the repository's tag immutability and encryption are not checked\n", dst.tag.RegistryStr())
+		}
 	}
 	var bar *progressBar
 	if o.Progress {
@@ -324,7 +327,6 @@ type PromoteOptions struct {
 	Outputs   []output
 	FailOn    finding.Severity
 	Config    string
-	Quiet     bool
 	MaxFile   int64
 	LayerConc int
 	Attach    []attachment // --attach MEDIATYPE=PATH
