@@ -32,7 +32,6 @@ type tokenAuth struct {
 	mu      sync.Mutex
 	cfg     authn.AuthConfig
 	expires time.Time
-	fetched int
 }
 
 var (
@@ -71,7 +70,6 @@ func (a *tokenAuth) AuthorizationContext(ctx context.Context) (*authn.AuthConfig
 	if d.ExpiresAt != nil {
 		a.expires = *d.ExpiresAt
 	}
-	a.fetched++
 	a.log.Debug("ecr authorization token fetched", "expires", a.expires.UTC().Format(time.RFC3339), "proxyEndpoint", deref(d.ProxyEndpoint))
 	cfg := a.cfg
 	return &cfg, nil
