@@ -259,6 +259,9 @@ var plants = map[string][]plant{
 			if len(old) != 1 || len(opq) != 1 || opq[0] <= old[0] {
 				t.Fatalf("old plugin in layers %v, opaque marker in layers %v; want a later opaque marker", old, opq)
 			}
+			if m := s.at(old[0], "/opt/plugins/legacy/plugin.conf").mode(); m.Perm() != 0o666 {
+				t.Errorf("removed /opt/plugins/legacy/plugin.conf mode %v, want -rw-rw-rw- (a finding the scan must flag removed)", m)
+			}
 			if s.at(opq[0], "/opt/plugins/plugin.conf") == nil {
 				t.Errorf("the opaque layer does not re-create /opt/plugins/plugin.conf")
 			}
