@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/imgharden/imgharden/pkg/finding"
+	"github.com/imgharden/imgharden/pkg/secret"
 )
 
 // Engine runs checks over images. An Engine is immutable and safe for concurrent use.
@@ -245,7 +246,9 @@ func describeLayers(cfg *v1.ConfigFile, layers []v1.Layer) ([]LayerInfo, []Histo
 		}
 		if li < len(infos) {
 			history[i].Layer = li
-			infos[li].CreatedBy = strings.TrimSpace(h.CreatedBy)
+			// Build arguments land in history lines (`|1 TOKEN=... /bin/sh -c ...`); the line is
+			// stamped on every finding of the layer, so it is redacted once, here.
+			infos[li].CreatedBy = secret.RedactInstruction(strings.TrimSpace(h.CreatedBy))
 		}
 		li++
 	}
