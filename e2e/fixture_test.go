@@ -100,6 +100,7 @@ func TestFixturePlants(t *testing.T) {
 var bodies = map[string][]string{
 	Secrets:  {"/app/", "/root/"},
 	Stripped: {"/app/", "/root/"},
+	Perms:    {"/opt/plugins/"},
 	Clean:    {"/"},
 }
 
@@ -258,6 +259,9 @@ var plants = map[string][]plant{
 			opq := s.layersWith("/opt/plugins/.wh..wh..opq")
 			if len(old) != 1 || len(opq) != 1 || opq[0] <= old[0] {
 				t.Fatalf("old plugin in layers %v, opaque marker in layers %v; want a later opaque marker", old, opq)
+			}
+			if body := s.at(old[0], "/opt/plugins/legacy/plugin.conf").Body; !bytes.Contains(body, []byte("password=not-a-real-plugin-password-e2e")) {
+				t.Errorf("removed /opt/plugins/legacy/plugin.conf = %q, want the planted password", body)
 			}
 			if s.at(opq[0], "/opt/plugins/plugin.conf") == nil {
 				t.Errorf("the opaque layer does not re-create /opt/plugins/plugin.conf")

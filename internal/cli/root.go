@@ -50,7 +50,8 @@ func Execute(ctx context.Context, root *cobra.Command, args []string) int {
 	root.SetArgs(args)
 	if _, _, err := root.Find(args); err != nil {
 		err = &UsageError{Err: err}
-		fmt.Fprintf(root.ErrOrStderr(), "imgharden: %v\n", err)
+		// cobra's "Did you mean this?" suggestions span several lines.
+		fmt.Fprintf(root.ErrOrStderr(), "imgharden: %s\n", oneLine(err.Error()))
 		return ExitCode(err)
 	}
 	err := root.ExecuteContext(ctx)

@@ -110,6 +110,11 @@ func (l *blobLayer) Uncompressed() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The stored blob is verified too: a blob that decompresses to the right tar but is not the
+	// blob the manifest names (re-compressed, a changed gzip header) is not this image. The
+	// decompressors read their input to EOF before they report the end of the tar, and the
+	// verifying reader fails there.
+	rc = newVerifyReader(rc, l.desc.Digest, l.desc.Digest.String())
 	// ggcr's extender detects gzip/zstd from the first bytes and decompresses.
 	ext, err := partial.CompressedToLayer(storedBlob{l, rc})
 	if err != nil {
