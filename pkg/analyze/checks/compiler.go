@@ -26,7 +26,7 @@ var compilers = toolSet{
 	"go": true, "rustc": true, "cargo": true, "javac": true, "make": true, "gmake": true,
 }
 
-type compiler struct{}
+type compiler struct{ packageOwners }
 
 func (compiler) Rules() []*finding.Rule { return []*finding.Rule{RuleCompiler} }
 
@@ -62,10 +62,14 @@ func (compiler) CheckImage(_ context.Context, v *analyze.View, r analyze.Reporte
 			continue
 		}
 		reported[t.Path] = true
-		f := finding.New(RuleCompiler, finding.Location{},
-			"Go toolchain at GOROOT "+root+" (its go binary is not in a bin directory on PATH)",
-			"GOROOT "+root)
+		msg := "Go toolchain at GOROOT " + root + " (its go binary is not in a bin directory on PATH)"
+		db, o := ownerOf(v, goBin, t.Path)
+		if s := db.Describe(o); s != "" {
+			msg += ", " + s
+		}
+		f := finding.New(RuleCompiler, finding.Location{}, msg, "GOROOT "+root)
 		f.Details = map[string]string{"program": "go", "resolvesTo": t.Path, "goroot": root}
+		ownerDetails(f.Details, db, o)
 		r.Report(e, f)
 	}
 	return nil

@@ -26,7 +26,7 @@ var networkTools = toolSet{
 	"nmap": true, "tcpdump": true,
 }
 
-type networkTool struct{}
+type networkTool struct{ packageOwners }
 
 func (networkTool) Rules() []*finding.Rule { return []*finding.Rule{RuleNetworkTool} }
 

@@ -26,7 +26,7 @@ var packageManagers = toolSet{
 	"yarn": true, "pnpm": true, "gem": true,
 }
 
-type packageManager struct{}
+type packageManager struct{ packageOwners }
 
 func (packageManager) Rules() []*finding.Rule { return []*finding.Rule{RulePackageManager} }
 

@@ -25,7 +25,7 @@ var shells = toolSet{
 	"ksh": true, "mksh": true, "busybox": true,
 }
 
-type shell struct{}
+type shell struct{ packageOwners }
 
 func (shell) Rules() []*finding.Rule { return []*finding.Rule{RuleShell} }
 
