@@ -17,7 +17,8 @@ var RuleCompiler = &finding.Rule{
 		"is present elsewhere. Toolchains belong in a builder stage: in the run-time image they let an attacker " +
 		"build exploits in place and add hundreds of megabytes.",
 	Remediation: "Use a multi-stage build: compile in a builder stage and copy only the binary into a scratch or " +
-		"distroless final stage (for Go: CGO_ENABLED=0 go build, then FROM scratch).",
+		"distroless final stage (for Go: CGO_ENABLED=0 go build, then FROM scratch). " +
+		"Each finding names the package that owns the file and the command that removes it, read from the image's own package database (dpkg, apk; rpm images get the rpm -qf command that names it).",
 	Refs: []string{"ecs:R1", "ecs:R2"},
 }
 
