@@ -34,6 +34,7 @@ func NewRootCmd(version string) *cobra.Command {
 		NewCmdRules(nil),
 		NewCmdRewrite(nil),
 		newCmdSeccomp(),
+		NewCmdSBOM(version, nil),
 	)
 	// Every subcommand maps flag errors to usage errors too.
 	for _, c := range root.Commands() {
