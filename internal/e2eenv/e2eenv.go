@@ -21,6 +21,7 @@ type Env struct {
 	Registry       string // IMGHARDEN_E2E_REGISTRY, host:port of the distribution registry on 127.0.0.1
 	BaseImage      string // IMGHARDEN_E2E_BASE, e.g. localhost/debian:bookworm in podman's storage
 	Dir            string // IMGHARDEN_E2E_DIR, scratch directory owned by the set-up (fixture archives etc.)
+	DockerHost     string // DOCKER_HOST, podman's Docker-compatible API socket (unix://...)
 }
 
 // Require returns the environment or stops the test: Fatal on CI, Skip elsewhere.
@@ -32,10 +33,24 @@ func Require(t testing.TB, tools ...string) Env {
 		Registry:       os.Getenv("IMGHARDEN_E2E_REGISTRY"),
 		BaseImage:      os.Getenv("IMGHARDEN_E2E_BASE"),
 		Dir:            os.Getenv("IMGHARDEN_E2E_DIR"),
+		DockerHost:     os.Getenv("DOCKER_HOST"),
 	}
 	var missing []string
 	if os.Getenv("IMGHARDEN_E2E") != "1" {
 		missing = append(missing, "IMGHARDEN_E2E=1 (set-up not sourced)")
+	} else {
+		// A partial or stale env file: name each variable the set-up should have written.
+		for _, v := range []struct{ name, value string }{
+			{"CONTAINERS_CONF", env.ContainersConf},
+			{"IMGHARDEN_E2E_REGISTRY", env.Registry},
+			{"IMGHARDEN_E2E_BASE", env.BaseImage},
+			{"IMGHARDEN_E2E_DIR", env.Dir},
+			{"DOCKER_HOST", env.DockerHost},
+		} {
+			if v.value == "" {
+				missing = append(missing, v.name)
+			}
+		}
 	}
 	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/imgharden/imgharden/pkg/finding"
+	"github.com/imgharden/imgharden/pkg/secret"
 )
 
 // Engine runs checks over images. An Engine is immutable and safe for concurrent use.
@@ -245,7 +246,9 @@ func describeLayers(cfg *v1.ConfigFile, layers []v1.Layer) ([]LayerInfo, []Histo
 		}
 		if li < len(infos) {
 			history[i].Layer = li
-			infos[li].CreatedBy = strings.TrimSpace(h.CreatedBy)
+			// Build arguments land in history lines (`|1 TOKEN=... /bin/sh -c ...`); the line is
+			// stamped on every finding of the layer, so it is redacted once, here.
+			infos[li].CreatedBy = secret.RedactInstruction(strings.TrimSpace(h.CreatedBy))
 		}
 		li++
 	}
@@ -257,6 +260,18 @@ func describeLayers(cfg *v1.ConfigFile, layers []v1.Layer) ([]LayerInfo, []Histo
 // through ggcr's generic path would gzip the whole layer.
 type StoredDigester interface {
 	StoredDigest() (v1.Hash, bool)
+}
+
+// DiffIDVerifier is implemented by layers whose Uncompressed stream already fails when its
+// content does not match the diff ID (imgharden's archive and layout readers). The engine
+// hashes the stream itself otherwise.
+type DiffIDVerifier interface {
+	VerifiesDiffID() bool
+}
+
+func verifiesDiffID(l v1.Layer) bool {
+	v, ok := l.(DiffIDVerifier)
+	return ok && v.VerifiesDiffID()
 }
 
 func layerDigest(l v1.Layer, diffID string) string {

@@ -450,3 +450,23 @@ func TestSymlinkedParentIsReplacedByDirectory(t *testing.T) {
 		t.Fatalf("got %s", got)
 	}
 }
+
+func TestCreatedByIsRedacted(t *testing.T) {
+	token := "npm_" + strings.Repeat("a1B2c3D4e5", 3) + "xyz123"
+	img := imagetest.Image(t, v1.Config{}, imagetest.Layer{
+		CreatedBy: "RUN |1 NPM_TOKEN=" + token + " /bin/sh -c npm ci",
+		Files:     []imagetest.File{imagetest.Reg("/app/x", "SECRET")},
+	})
+	res, err := analyze.New(analyze.WithChecks(contentCheck{})).Run(context.Background(), img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Findings) != 1 {
+		t.Fatalf("findings: %v", res.Findings)
+	}
+	for _, s := range []string{res.Findings[0].Location.CreatedBy, res.Layers[0].CreatedBy} {
+		if strings.Contains(s, token) || !strings.Contains(s, "NPM_TOKEN=") {
+			t.Fatalf("createdBy not redacted: %q", s)
+		}
+	}
+}

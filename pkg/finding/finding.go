@@ -120,7 +120,7 @@ func (r *Rule) DocURL() string { return DocBase + r.ID + ".md" }
 // Location says where a finding is: a path in an image layer, a config field, or a file line.
 type Location struct {
 	Path        string `json:"path,omitempty"`        // "/usr/bin/su", or "Dockerfile" for Dockerfile findings
-	Line        int    `json:"line,omitempty"`        // 1-based line for Dockerfile findings
+	Line        int    `json:"line,omitempty"`        // 1-based line in the file (Dockerfile, or the file holding a secret)
 	Env         string `json:"env,omitempty"`         // variable name for ENV findings
 	Label       string `json:"label,omitempty"`       // label key for label findings
 	LayerIndex  int    `json:"layerIndex"`            // 0-based layer; -1 = image config

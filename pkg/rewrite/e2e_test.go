@@ -15,18 +15,19 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/imgharden/imgharden/e2e"
 	"github.com/imgharden/imgharden/internal/e2eenv"
 	"github.com/imgharden/imgharden/pkg/rewrite"
 	"github.com/imgharden/imgharden/pkg/source"
 )
 
-// fatRef is the fat-builder fixture (build-essential, curl, wget, git, python3) as the
-// set-up pushes it to the local registry.
-func fatRef(env e2eenv.Env) string {
+// fatRef is the fat-builder fixture (build-essential, curl, wget, git, python3) in the local
+// registry, built and pushed by the e2e package on first use.
+func fatRef(t *testing.T) string {
 	if r := os.Getenv("IMGHARDEN_E2E_FAT"); r != "" {
 		return r
 	}
-	return env.Registry + "/imgharden-e2e/fat-builder:latest"
+	return e2e.Fixture(t, e2e.FatBuilder).RegistryRef
 }
 
 func run(t *testing.T, dir, name string, args ...string) string {
@@ -112,7 +113,7 @@ func rewriteFile(t *testing.T, dir string, im *rewrite.Image) []byte {
 // TestE2EStaticGoServer: a static Go server COPYed into the fat toolchain image becomes a
 // scratch image with the server alone, runs as non-root, and answers the same.
 func TestE2EStaticGoServer(t *testing.T) {
-	env := e2eenv.Require(t, "podman", "buildah", "go")
+	e2eenv.Require(t, "podman", "buildah", "go")
 	dir := t.TempDir()
 	srv := `package main
 
@@ -144,7 +145,7 @@ func main() {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	port := 38000 + os.Getpid()%1000
-	df := fmt.Sprintf("FROM %s\nCOPY server /usr/local/bin/server\nENV PORT=%d\nEXPOSE %d\nENTRYPOINT [\"/usr/local/bin/server\"]\n", fatRef(env), port, port)
+	df := fmt.Sprintf("FROM %s\nCOPY server /usr/local/bin/server\nENV PORT=%d\nEXPOSE %d\nENTRYPOINT [\"/usr/local/bin/server\"]\n", fatRef(t), port, port)
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -164,13 +165,13 @@ func main() {
 // TestE2EShellScriptApp: a shell script app is rebuilt FROM scratch with the shell and the
 // commands it calls, and prints the same.
 func TestE2EShellScriptApp(t *testing.T) {
-	env := e2eenv.Require(t, "podman", "buildah")
+	e2eenv.Require(t, "podman", "buildah")
 	dir := t.TempDir()
 	script := "#!/bin/sh\nset -e\necho \"args: $*\"\necho hello | tr a-z A-Z\ndate -u -d @0 +%Y\nls /app | sort\n"
 	if err := os.WriteFile(filepath.Join(dir, "app.sh"), []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	df := fmt.Sprintf("FROM %s\nCOPY app.sh /app/app.sh\nENTRYPOINT [\"/app/app.sh\"]\n", fatRef(env))
+	df := fmt.Sprintf("FROM %s\nCOPY app.sh /app/app.sh\nENTRYPOINT [\"/app/app.sh\"]\n", fatRef(t))
 	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(df), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +190,7 @@ func TestE2EShellScriptApp(t *testing.T) {
 func TestE2ECurlFromImage(t *testing.T) {
 	env := e2eenv.Require(t, "podman", "buildah")
 	ctx := t.Context()
-	fat, err := name.ParseReference(fatRef(env))
+	fat, err := name.ParseReference(fatRef(t))
 	if err != nil {
 		t.Fatal(err)
 	}

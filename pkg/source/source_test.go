@@ -16,6 +16,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 
 	"github.com/imgharden/imgharden/internal/imagetest"
 	"github.com/imgharden/imgharden/pkg/source"
@@ -371,4 +372,63 @@ func TestUnsupportedMediaType(t *testing.T) {
 	if _, err := source.Open(context.Background(), ref); err == nil || !strings.Contains(err.Error(), "not a container image") {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+func TestDiffIDVerifiedOnEveryPath(t *testing.T) {
+	ctx := context.Background()
+	img := testImage(t)
+	dir := t.TempDir()
+
+	// An uncompressed docker-archive layer whose bytes no longer match the diff ID.
+	docker := filepath.Join(dir, "docker.tar")
+	legacyDockerArchive(t, docker, img)
+	b, _ := os.ReadFile(docker)
+	i := bytes.Index(b, []byte("ID=test"))
+	if i < 0 {
+		t.Fatal("layer content not found in the archive")
+	}
+	b[i] = 'X'
+	os.WriteFile(docker, b, 0o644)
+
+	// A gzip layout blob that is intact, but whose config names another diff ID.
+	layoutDir := filepath.Join(dir, "layout")
+	other := imagetest.WithHistory(t, img, nil)
+	cf, _ := other.ConfigFile()
+	cf = cf.DeepCopy()
+	cf.RootFS.DiffIDs[0], _ = v1.NewHash("sha256:" + strings.Repeat("0", 64))
+	lied, err := mutateConfig(other, cf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, _ := source.Parse("oci:" + layoutDir)
+	if err := source.Write(ctx, lied, ref); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, s := range []string{"docker-archive:" + docker, "oci:" + layoutDir} {
+		t.Run(strings.SplitN(s, ":", 2)[0], func(t *testing.T) {
+			r, _ := source.Parse(s)
+			got, err := source.Open(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer got.Close()
+			ls, _ := got.Layers()
+			rc, err := ls[0].Uncompressed()
+			if err == nil {
+				_, err = io.Copy(io.Discard, rc)
+				rc.Close()
+			}
+			if err == nil || !strings.Contains(err.Error(), "digest mismatch") {
+				t.Fatalf("err = %v, want a digest mismatch", err)
+			}
+			if v, ok := ls[0].(interface{ VerifiesDiffID() bool }); !ok || !v.VerifiesDiffID() {
+				t.Fatal("source layers must tell the engine they verify the diff ID")
+			}
+		})
+	}
+}
+
+func mutateConfig(img v1.Image, cf *v1.ConfigFile) (v1.Image, error) {
+	return mutate.ConfigFile(img, cf)
 }

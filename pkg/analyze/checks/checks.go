@@ -30,6 +30,8 @@ func Default(opts ...Option) []analyze.Check {
 		noHealthcheck{},
 		sshPort{},
 		remoteAdd{},
+		secretConfig{},
+		secretContent{},
 	}
 }
 
