@@ -87,6 +87,13 @@ func (l *cachedLayer) StoredDigest() (v1.Hash, bool) {
 	return v1.Hash{}, false
 }
 
+// VerifiesDiffID tells the analysis engine that Uncompressed fails on a diff ID mismatch:
+// the first read is hashed on its way to the copy, later reads serve the verified copy.
+func (l *cachedLayer) VerifiesDiffID() bool {
+	d, err := l.DiffID()
+	return err == nil && d.Algorithm == "sha256"
+}
+
 func (l *cachedLayer) Uncompressed() (io.ReadCloser, error) {
 	diffID, err := l.DiffID()
 	if err != nil || diffID.Algorithm != "sha256" {
@@ -100,53 +107,71 @@ func (l *cachedLayer) Uncompressed() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(l.dir, "partial-")
-	if err != nil {
-		return rc, nil // no room for a copy: serve the stream uncached
+	t := &teeLayer{rc: rc, h: sha256.New(), want: diffID.Hex, final: final}
+	if t.f, err = os.CreateTemp(l.dir, "partial-"); err != nil {
+		t.f = nil // no room for a copy: the stream is still verified, just not kept
 	}
-	return &teeLayer{rc: rc, f: f, h: sha256.New(), want: diffID.Hex, final: final}, nil
+	return t, nil
 }
 
-// teeLayer copies what is read into a partial file and moves it into place at the end of
-// the stream, when the content matches the diff ID.
+// teeLayer hashes what is read and copies it into a partial file. At the end of the stream it
+// fails on a diff ID mismatch, as imgharden's other layer readers do, and otherwise moves the
+// copy into place.
 type teeLayer struct {
-	rc     io.ReadCloser
-	f      *os.File
-	h      hash.Hash
-	want   string
-	final  string
-	failed bool // a write failed: the copy is abandoned, the stream goes on
-	done   bool
+	rc    io.ReadCloser
+	f     *os.File // nil when no copy is made (or it was abandoned)
+	h     hash.Hash
+	want  string
+	final string
+	done  bool
 }
 
 func (t *teeLayer) Read(p []byte) (int, error) {
 	n, err := t.rc.Read(p)
-	if n > 0 && !t.failed && !t.done {
-		t.h.Write(p[:n])
+	if t.done {
+		return n, err
+	}
+	t.h.Write(p[:n])
+	if n > 0 && t.f != nil {
 		if _, werr := t.f.Write(p[:n]); werr != nil {
-			t.failed = true
+			t.abandon()
 		}
 	}
-	if errors.Is(err, io.EOF) && !t.done {
+	if errors.Is(err, io.EOF) {
 		t.done = true
+		if got := hex.EncodeToString(t.h.Sum(nil)); got != t.want {
+			t.abandon()
+			return n, fmt.Errorf("layer sha256:%s: content does not match its diff ID: it hashes to sha256:%s", t.want, got)
+		}
 		t.commit()
 	}
 	return n, err
 }
 
+// commit moves a complete, verified copy into place.
 func (t *teeLayer) commit() {
+	if t.f == nil {
+		return
+	}
 	name := t.f.Name()
-	cerr := t.f.Close()
-	if t.failed || cerr != nil || hex.EncodeToString(t.h.Sum(nil)) != t.want || os.Rename(name, t.final) != nil {
+	if t.f.Close() != nil || os.Rename(name, t.final) != nil {
 		os.Remove(name)
 	}
+	t.f = nil
+}
+
+// abandon drops the copy.
+func (t *teeLayer) abandon() {
+	if t.f == nil {
+		return
+	}
+	t.f.Close()
+	os.Remove(t.f.Name())
+	t.f = nil
 }
 
 func (t *teeLayer) Close() error {
-	if !t.done { // closed before the end: the copy is incomplete
-		t.done = true
-		t.f.Close()
-		os.Remove(t.f.Name())
-	}
+	t.abandon() // closed before the end: the copy is incomplete (a no-op after commit)
+	t.done = true
 	return t.rc.Close()
 }

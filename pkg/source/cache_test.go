@@ -183,8 +183,21 @@ func TestCacheLayersKeepsOnlyVerifiedCopies(t *testing.T) {
 	if err := src.CacheLayers(tmp); err != nil {
 		t.Fatal(err)
 	}
-	readLayers(t, src, -1)
-	readLayers(t, src, -1)
+	for i := range 2 {
+		cls, _ := src.Layers()
+		rc, err := cls[0].Uncompressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = io.ReadAll(rc)
+		rc.Close()
+		if err == nil || !strings.Contains(err.Error(), "does not match its diff ID") {
+			t.Errorf("read %d: %v, want a diff ID mismatch", i, err)
+		}
+		if v, ok := cls[0].(interface{ VerifiesDiffID() bool }); !ok || !v.VerifiesDiffID() {
+			t.Error("a cached layer must tell the engine it verifies its diff ID")
+		}
+	}
 	if reads != 2 {
 		t.Errorf("a layer whose content does not match its diff ID was read %d times from the source, want 2 (never cached)", reads)
 	}
