@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -274,5 +275,61 @@ func TestScanSBOMDownloadsOnce(t *testing.T) {
 				t.Errorf("TMPDIR not empty: %d entries", len(left))
 			}
 		})
+	}
+}
+
+// Outputs that are not regular files are written through, never replaced by a rename.
+func TestWriteFileAtomicKeepsSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target.json")
+	link := filepath.Join(dir, "link.json")
+	if err := os.WriteFile(target, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("target.json", link); err != nil {
+		t.Fatal(err)
+	}
+	plain := filepath.Join(dir, "plain.json")
+	// A FIFO stands in for /dev/null: a broken implementation must not replace the real one.
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fromFIFO := make(chan string, 1)
+	go func() {
+		b, _ := os.ReadFile(fifo)
+		fromFIFO <- string(b)
+	}()
+	for _, tt := range []struct {
+		name, path, readBack, want string
+		mode                       os.FileMode // type bits of the path afterwards
+	}{
+		{"a FIFO stays a FIFO", fifo, "", "", os.ModeNamedPipe},
+		{"a symlink stays a link, its target gets the content", link, target, "new", os.ModeSymlink},
+		{"a new file", plain, plain, "new", 0},
+		{"an existing file is replaced", plain, plain, "new", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := writeFileAtomic(tt.path, func(w io.Writer) error { _, err := io.WriteString(w, "new"); return err }); err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Lstat(tt.path)
+			if err != nil || fi.Mode().Type() != tt.mode {
+				t.Fatalf("%s: %v, type %v, want %v", tt.path, err, fi.Mode().Type(), tt.mode)
+			}
+			if tt.readBack != "" {
+				if b, _ := os.ReadFile(tt.readBack); string(b) != tt.want {
+					t.Errorf("%s holds %q, want %q", tt.readBack, b, tt.want)
+				}
+			}
+		})
+	}
+	select {
+	case got := <-fromFIFO:
+		if got != "new" {
+			t.Errorf("the FIFO's reader got %q", got)
+		}
+	case <-time.After(10 * time.Second): // a hang guard, not a performance assertion
+		t.Error("nothing was written through the FIFO")
 	}
 }

@@ -325,8 +325,21 @@ func writeReports(stdout io.Writer, rep *report.Report, format string, outs []ou
 }
 
 // writeFileAtomic writes path through a temporary file in the same directory and a rename,
-// so a failed write never leaves a half-written report or removes the previous one.
+// so a failed write never leaves a half-written report or removes the previous one. A path
+// that exists and is not a regular file (/dev/null, a FIFO, a symlink) is written through in
+// place: a rename would replace the device or the link with a file.
 func writeFileAtomic(path string, fill func(io.Writer) error) error {
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+		if err != nil {
+			return err
+		}
+		if err := fill(f); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
