@@ -142,7 +142,7 @@ func prepareSBOM(img *source.Image, outs []sbomOutput) error {
 	if len(outs) == 0 || img.Ref.Transport != source.Registry {
 		return nil
 	}
-	return img.CacheLayers("")
+	return img.CacheLayers("", 1) // one reuse: syft's read
 }
 
 // writeSBOMs generates the SBOM of an opened image once and writes it in every requested

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -19,10 +20,14 @@ import (
 // A copy is kept only when its content hashes to the layer's diff ID, so a cut or corrupt
 // download is fetched again. Close removes the directory.
 //
-// The scan command uses it for a registry image it also hands to syft (scan --sbom): both
-// read every layer, and only the first read goes to the network. It costs disk space of the
-// size of the uncompressed image.
-func (i *Image) CacheLayers(dir string) error {
+// reuses is how many later reads the copies serve; the last one unlinks the copy as it opens
+// it (the open file still reads), so disk space is given back layer by layer. 0 keeps the
+// copies until Close.
+//
+// The scan command uses it for a registry image it also hands to syft (scan --sbom, reuses 1):
+// both read every layer, and only the first read goes to the network. It costs disk space of
+// at most the size of the uncompressed image.
+func (i *Image) CacheLayers(dir string, reuses int) error {
 	tmp, err := os.MkdirTemp(dir, "imgharden-layers-")
 	if err != nil {
 		return fmt.Errorf("layer cache: %w", err)
@@ -35,13 +40,33 @@ func (i *Image) CacheLayers(dir string) error {
 		}
 		return errors.Join(err, os.RemoveAll(tmp))
 	}
-	i.Image = &cachedImage{Image: i.Image, dir: tmp}
+	i.Image = &cachedImage{Image: i.Image, dir: tmp, reuses: reuses, served: map[string]int{}}
 	return nil
 }
 
 type cachedImage struct {
 	v1.Image
-	dir string
+	dir    string
+	reuses int
+
+	mu     sync.Mutex
+	served map[string]int // diff ID hex → reads served from the copy
+}
+
+// serve opens the copy at final, unlinking it when this is its last allowed reuse.
+func (c *cachedImage) serve(final string) (*os.File, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f, err := os.Open(final)
+	if err != nil {
+		return nil, err
+	}
+	key := filepath.Base(final)
+	c.served[key]++
+	if c.reuses > 0 && c.served[key] >= c.reuses {
+		os.Remove(final)
+	}
+	return f, nil
 }
 
 func (c *cachedImage) Layers() ([]v1.Layer, error) {
@@ -51,7 +76,7 @@ func (c *cachedImage) Layers() ([]v1.Layer, error) {
 	}
 	out := make([]v1.Layer, len(ls))
 	for i, l := range ls {
-		out[i] = &cachedLayer{Layer: l, dir: c.dir}
+		out[i] = &cachedLayer{Layer: l, img: c}
 	}
 	return out, nil
 }
@@ -61,7 +86,7 @@ func (c *cachedImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cachedLayer{Layer: l, dir: c.dir}, nil
+	return &cachedLayer{Layer: l, img: c}, nil
 }
 
 func (c *cachedImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
@@ -69,14 +94,14 @@ func (c *cachedImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &cachedLayer{Layer: l, dir: c.dir}, nil
+	return &cachedLayer{Layer: l, img: c}, nil
 }
 
 // cachedLayer serves Uncompressed from its copy once one is complete. The copy is named by the
 // diff ID, so every wrapper of the same layer shares it; Compressed is not cached.
 type cachedLayer struct {
 	v1.Layer
-	dir string
+	img *cachedImage
 }
 
 // StoredDigest passes through the stored-blob digest of imgharden's archive layers.
@@ -99,8 +124,8 @@ func (l *cachedLayer) Uncompressed() (io.ReadCloser, error) {
 	if err != nil || diffID.Algorithm != "sha256" {
 		return l.Layer.Uncompressed() // nothing to check a copy against
 	}
-	final := filepath.Join(l.dir, diffID.Hex)
-	if f, err := os.Open(final); err == nil {
+	final := filepath.Join(l.img.dir, diffID.Hex)
+	if f, err := l.img.serve(final); err == nil {
 		return f, nil
 	}
 	rc, err := l.Layer.Uncompressed()
@@ -108,7 +133,7 @@ func (l *cachedLayer) Uncompressed() (io.ReadCloser, error) {
 		return nil, err
 	}
 	t := &teeLayer{rc: rc, h: sha256.New(), want: diffID.Hex, final: final}
-	if t.f, err = os.CreateTemp(l.dir, "partial-"); err != nil {
+	if t.f, err = os.CreateTemp(l.img.dir, "partial-"); err != nil {
 		t.f = nil // no room for a copy: the stream is still verified, just not kept
 	}
 	return t, nil

@@ -97,14 +97,18 @@ func TestCacheLayersDownloadsOnce(t *testing.T) {
 	tests := []struct {
 		name    string
 		cache   bool
+		reuses  int
 		partial bool // read 10 bytes of each layer first, then close
 		reads   int
 		gets    int // GETs of each layer blob
 	}{
-		{"uncached: every read downloads", false, false, 2, 2},
-		{"cached: one download for two reads", true, false, 2, 1},
-		{"cached: three reads", true, false, 3, 1},
-		{"cached: a cut-short read is not kept", true, true, 2, 2},
+		{"uncached: every read downloads", false, 0, false, 2, 2},
+		{"cached: one download for two reads", true, 0, false, 2, 1},
+		{"cached: three reads", true, 0, false, 3, 1},
+		{"cached: a cut-short read is not kept", true, 0, true, 2, 2},
+		{"one reuse: the second read frees the copy", true, 1, false, 2, 1},
+		{"one reuse: a third read downloads again", true, 1, false, 3, 2},
+		{"two reuses", true, 2, false, 3, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,7 +121,7 @@ func TestCacheLayersDownloadsOnce(t *testing.T) {
 			}
 			defer opened.Close()
 			if tt.cache {
-				if err := opened.CacheLayers(tmp); err != nil {
+				if err := opened.CacheLayers(tmp, tt.reuses); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -131,6 +135,10 @@ func TestCacheLayersDownloadsOnce(t *testing.T) {
 						t.Fatalf("read %d: layer %d differs from the image's", i, j)
 					}
 				}
+			}
+			copies, _ := filepath.Glob(filepath.Join(tmp, "imgharden-layers-*", "*"))
+			if wantCopies := tt.cache && (tt.reuses == 0 || tt.reads != tt.reuses+1); (len(copies) > 0) != wantCopies {
+				t.Errorf("copies on disk before Close: %q, want some: %v", copies, wantCopies)
 			}
 			for i, d := range digests {
 				if n := counter.count(d); n != tt.gets {
@@ -180,7 +188,7 @@ func TestCacheLayersKeepsOnlyVerifiedCopies(t *testing.T) {
 	reads := 0
 	src := &source.Image{Image: layersImage{Image: img, layers: []v1.Layer{lyingLayer{Layer: ls[0], diffID: other, reads: &reads}}}}
 	tmp := t.TempDir()
-	if err := src.CacheLayers(tmp); err != nil {
+	if err := src.CacheLayers(tmp, 0); err != nil {
 		t.Fatal(err)
 	}
 	for i := range 2 {
@@ -232,7 +240,7 @@ func TestCacheLayersKeepsStoredDigest(t *testing.T) {
 		return v1.Hash{}, false
 	}
 	before, _ := img.Layers()
-	if err := img.CacheLayers(dir); err != nil {
+	if err := img.CacheLayers(dir, 0); err != nil {
 		t.Fatal(err)
 	}
 	after, _ := img.Layers()
