@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -413,4 +414,21 @@ func TestInterruptRemovesTempFiles(t *testing.T) {
 		t.Errorf("child did not stop on SIGINT with a cancelled context:\n%s", strings.Join(lines, "\n"))
 	}
 	assertEmpty(t, tmp)
+}
+
+// syft's rpm (sqlite rpmdb) and nix catalogers need a database/sql driver named "sqlite";
+// importing pkg/sbom registers modernc's pure-Go one.
+func TestSQLiteDriverRegistered(t *testing.T) {
+	if !slices.Contains(sql.Drivers(), "sqlite") {
+		t.Fatalf("no sqlite driver registered (have %q)", sql.Drivers())
+	}
+	db, err := sql.Open("sqlite", ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var v string
+	if err := db.QueryRow("select sqlite_version()").Scan(&v); err != nil || v == "" {
+		t.Fatalf("sqlite query: %q, %v", v, err)
+	}
 }
