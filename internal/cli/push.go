@@ -30,6 +30,7 @@ import (
 	"github.com/imgharden/imgharden/pkg/policy"
 	"github.com/imgharden/imgharden/pkg/publish"
 	"github.com/imgharden/imgharden/pkg/report"
+	"github.com/imgharden/imgharden/pkg/sbom"
 	"github.com/imgharden/imgharden/pkg/source"
 )
 
@@ -330,6 +331,7 @@ type PromoteOptions struct {
 	MaxFile   int64
 	LayerConc int
 	Attach    []attachment // --attach MEDIATYPE=PATH
+	SBOM      sbom.Format  // --sbom: the SBOM attached as a referrer; "" attaches none
 
 	// Artifacts returns more referrer artifacts for the promoted image, after the gate passed
 	// and before the push. It is the hook for the SBOM: the sbom command sets it (for example
@@ -343,8 +345,8 @@ type attachment struct{ mediaType, path string }
 func NewCmdPromote(version string, runF func(context.Context, *PromoteOptions) error) *cobra.Command {
 	o := &PromoteOptions{PushOptions: newPushOptions(version), Format: "text"}
 	var (
-		failOn, maxFile  string
-		outputs, attachs []string
+		failOn, maxFile, sbomFormat string
+		outputs, attachs            []string
 	)
 	cmd := &cobra.Command{
 		Use:   "promote [flags] SRC DEST",
@@ -354,6 +356,11 @@ above --fail-on, print the report and stop (exit 1): nothing is pushed and no AW
 Otherwise push SRC to DEST as imgharden push does, attach the JSON scan report (and every
 --attach file) to the pushed manifest as OCI 1.1 referrer artifacts, and print the report on
 stdout. Refusals by the destination (IH5001-IH5004) are added to the report.
+
+The SBOM of SRC (syft, from the same read of the image; --sbom spdx-json by default,
+cyclonedx-json or syft-json, none to skip) is attached the same way. Registries without the
+referrers API get the OCI fallback tag sha256-DIGEST, so an ECR repository then needs
+IMMUTABLE_WITH_EXCLUSION with a sha256-* wildcard exclusion.
 
 ` + pushHelp + `
 
@@ -400,6 +407,12 @@ stdout. Refusals by the destination (IH5001-IH5004) are added to the report.
 			if o.MaxFile, err = options.ParseSize(maxFile); err != nil {
 				return Usagef("--max-file-size: %v", err)
 			}
+			o.SBOM = ""
+			if sbomFormat != "none" {
+				if o.SBOM, err = sbom.ParseFormat(sbomFormat); err != nil {
+					return Usagef("--sbom: %v (or none)", err)
+				}
+			}
 			if runF != nil {
 				return runF(cmd.Context(), o)
 			}
@@ -415,6 +428,7 @@ stdout. Refusals by the destination (IH5001-IH5004) are added to the report.
 	f.StringVar(&maxFile, "max-file-size", "8M", "read at most this much of each file for content checks")
 	f.IntVar(&o.LayerConc, "layer-concurrency", 0, "layers decoded at once (default: number of CPUs)")
 	_ = f.MarkHidden("layer-concurrency")
+	f.StringVar(&sbomFormat, "sbom", string(sbom.SPDXJSON), "attach an SBOM of SRC in this format: "+strings.Join(sbom.FormatNames(), ", ")+" or none")
 	f.StringArrayVar(&attachs, "attach", nil, "also attach a file as a referrer artifact, MEDIATYPE=PATH (repeatable), e.g. application/spdx+json=sbom.json")
 	addPushFlags(f, &o.PushOptions)
 	o.Registry.AddFlags(cmd)
@@ -458,6 +472,12 @@ func promoteRun(ctx context.Context, o *PromoteOptions) error {
 		return err
 	}
 	defer img.Close()
+	if o.SBOM != "" && o.Artifacts == nil {
+		// Read the registry image once: scan and syft share the verified copies.
+		if err := prepareSBOM(img, []sbomOutput{{format: o.SBOM}}); err != nil {
+			return err
+		}
+	}
 	out, err := scanImage(ctx, img, cat, cfg, scanEngineOptions{checks: checks.Default(), maxFile: o.MaxFile, layerConc: o.LayerConc, now: o.Now, version: o.Version})
 	if err != nil {
 		return err
@@ -487,8 +507,12 @@ func promoteRun(ctx context.Context, o *PromoteOptions) error {
 	reportArt := publish.Artifact{ArtifactType: publish.ReportArtifactType, Data: js.Bytes(),
 		Annotations: map[string]string{"org.opencontainers.image.title": "imgharden-report.json"}}
 	arts = append([]publish.Artifact{reportArt}, arts...)
-	if o.Artifacts != nil {
-		more, err := o.Artifacts(ctx, img)
+	artifacts := o.Artifacts
+	if artifacts == nil && o.SBOM != "" {
+		artifacts = sbomArtifact(o.SBOM, o.Version)
+	}
+	if artifacts != nil {
+		more, err := artifacts(ctx, img)
 		if err != nil {
 			return fmt.Errorf("referrer artifacts: %w", err)
 		}

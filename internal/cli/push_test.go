@@ -29,6 +29,7 @@ import (
 	"github.com/imgharden/imgharden/internal/imagetest"
 	"github.com/imgharden/imgharden/pkg/finding"
 	"github.com/imgharden/imgharden/pkg/publish"
+	"github.com/imgharden/imgharden/pkg/sbom"
 	"github.com/imgharden/imgharden/pkg/source"
 )
 
@@ -456,6 +457,29 @@ func Test_promoteRun(t *testing.T) {
 			o.Artifacts = hook
 		}); err != nil || writes(e.s) != 0 {
 			t.Fatalf("re-run: %v, %d writes\n%s", err, writes(e.s), errOut)
+		}
+	})
+
+	t.Run("attaches the SBOM of the promoted image", func(t *testing.T) {
+		e := newECREnv(t)
+		_, errOut, err := promote(e, "app:clean", e.dest("app:1"), "json", func(o *PromoteOptions) {
+			o.CreateRepo, o.KMSKey = true, "alias/team"
+			o.SBOM = sbom.CycloneDXJSON
+		})
+		if err != nil {
+			t.Fatalf("%v\n%s", err, errOut)
+		}
+		d := e.head(t, "app:1")
+		if d == nil {
+			t.Fatal("image not pushed")
+		}
+		var types []string
+		for _, r := range listReferrers(t, e, "app", d.Digest) {
+			types = append(types, r.ArtifactType)
+		}
+		slices.Sort(types)
+		if want := []string{"application/vnd.cyclonedx+json", publish.ReportArtifactType}; !slices.Equal(types, want) {
+			t.Fatalf("referrers %v, want %v", types, want)
 		}
 	})
 

@@ -36,6 +36,7 @@ func NewRootCmd(version string) *cobra.Command {
 		newCmdSeccomp(),
 		NewCmdPush(version, nil),
 		NewCmdPromote(version, nil),
+		NewCmdSBOM(version, nil),
 	)
 	// Every subcommand maps flag errors to usage errors too.
 	for _, c := range root.Commands() {

@@ -20,6 +20,7 @@ import (
 	"github.com/imgharden/imgharden/pkg/finding"
 	"github.com/imgharden/imgharden/pkg/policy"
 	"github.com/imgharden/imgharden/pkg/report"
+	"github.com/imgharden/imgharden/pkg/sbom"
 	"github.com/imgharden/imgharden/pkg/scan"
 	"github.com/imgharden/imgharden/pkg/source"
 )
@@ -45,6 +46,7 @@ type ScanOptions struct {
 	MaxFile   int64
 	LayerConc int
 	Registry  options.RegistryFlags
+	SBOMs     []sbomOutput // --sbom PATH[=FORMAT]: SBOMs of the same opened image
 
 	LoadImage LoadImageFunc
 	Now       func() time.Time
@@ -56,7 +58,7 @@ func NewCmdScan(version string, runF func(context.Context, *ScanOptions) error) 
 	o := &ScanOptions{LoadImage: source.Open, Now: time.Now, Version: version}
 	var (
 		failOn, maxFile string
-		outputs         []string
+		outputs, sboms  []string
 	)
 	cmd := &cobra.Command{
 		Use:   "scan [flags] IMAGE",
@@ -78,7 +80,8 @@ IMAGE is one of:
 		Example: `  imgharden scan docker-archive:app.tar
   imgharden scan --fail-on critical -o sarif=results.sarif registry.example.com/app:1.4
   imgharden scan --format json oci:./layout:v2 | jq '.findings[] | select(.severity=="high")'
-  imgharden scan --base docker-archive:base.tar docker-archive:app.tar`,
+  imgharden scan --base docker-archive:base.tar docker-archive:app.tar
+  imgharden scan --sbom app.spdx.json --sbom app.cdx.json=cyclonedx-json registry.example.com/app:1.4`,
 		Args: UsageArgs(cobra.ExactArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := options.ApplyEnv(cmd); err != nil {
@@ -106,6 +109,14 @@ IMAGE is one of:
 			if o.MaxFile, err = options.ParseSize(maxFile); err != nil {
 				return Usagef("--max-file-size: %v", err)
 			}
+			o.SBOMs = nil
+			for _, s := range sboms {
+				out, err := parseSBOMFlag(s)
+				if err != nil {
+					return &UsageError{Err: err}
+				}
+				o.SBOMs = append(o.SBOMs, out)
+			}
 			if runF != nil {
 				return runF(cmd.Context(), o)
 			}
@@ -122,6 +133,7 @@ IMAGE is one of:
 	f.StringVar(&maxFile, "max-file-size", "8M", "read at most this much of each file for content checks")
 	f.IntVar(&o.LayerConc, "layer-concurrency", 0, "layers decoded at once (default: number of CPUs)")
 	_ = f.MarkHidden("layer-concurrency")
+	f.StringArrayVar(&sboms, "sbom", nil, "also write an SBOM of the image, PATH[=FORMAT] (repeatable; formats "+strings.Join(sbom.FormatNames(), ", ")+"; default spdx-json)")
 	o.Registry.AddFlags(cmd)
 	return cmd
 }
@@ -237,6 +249,9 @@ func scanRun(ctx context.Context, o *ScanOptions) error {
 		return err
 	}
 	defer img.Close()
+	if err := prepareSBOM(img, o.SBOMs); err != nil {
+		return err
+	}
 	out, err := scanImage(ctx, img, cat, cfg, scanEngineOptions{checks: checkList, maxFile: o.MaxFile, layerConc: o.LayerConc, now: o.Now, version: o.Version})
 	if err != nil {
 		return err
@@ -247,6 +262,9 @@ func scanRun(ctx context.Context, o *ScanOptions) error {
 		}
 	}
 	if err := writeReports(o.Out, out.Report, o.Format, o.Outputs, o.Quiet, o.IsTTY); err != nil {
+		return err
+	}
+	if err := writeSBOMs(ctx, o.Out, o.ErrOut, img, o.SBOMs, o.Quiet, o.Version); err != nil {
 		return err
 	}
 	if policy.Gate(out.Report.Findings, o.FailOn) {
@@ -307,8 +325,21 @@ func writeReports(stdout io.Writer, rep *report.Report, format string, outs []ou
 }
 
 // writeFileAtomic writes path through a temporary file in the same directory and a rename,
-// so a failed write never leaves a half-written report or removes the previous one.
+// so a failed write never leaves a half-written report or removes the previous one. A path
+// that exists and is not a regular file (/dev/null, a FIFO, a symlink) is written through in
+// place: a rename would replace the device or the link with a file.
 func writeFileAtomic(path string, fill func(io.Writer) error) error {
+	if fi, err := os.Lstat(path); err == nil && !fi.Mode().IsRegular() {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+		if err != nil {
+			return err
+		}
+		if err := fill(f); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err

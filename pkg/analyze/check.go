@@ -39,6 +39,15 @@ type Retainer interface {
 	Retain(e *Entry) bool
 }
 
+// SizedRetainer is a Retainer that needs some files above the engine's retain size (package
+// databases such as dpkg's status reach a few MiB on large images). RetainSize is asked only
+// for entries Retain accepted; the engine keeps such a body when it is at most the larger of
+// RetainSize and the retain size, and never above the maximum file size.
+type SizedRetainer interface {
+	Retainer
+	RetainSize(e *Entry) int64
+}
+
 // Reporter receives findings. For a finding about a file, pass its entry: the engine fills
 // in the path, layer index, digests, createdBy and the removed flag. For a finding about the
 // config, pass a nil entry and set the location yourself (View.ConfigLocation, View.LayerLocation).

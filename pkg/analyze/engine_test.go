@@ -303,6 +303,59 @@ func TestRetainedBodies(t *testing.T) {
 	}
 }
 
+// sizedRetainer keeps /big with its own size cap and /small with the engine's.
+type sizedRetainer struct{ size int64 }
+
+func (sizedRetainer) Rules() []*finding.Rule       { return []*finding.Rule{rulePasswd} }
+func (sizedRetainer) Retain(e *analyze.Entry) bool { return e.Path == "/big" || e.Path == "/small" }
+func (r sizedRetainer) RetainSize(e *analyze.Entry) int64 {
+	if e.Path == "/big" {
+		return r.size
+	}
+	return 0
+}
+
+func TestSizedRetainer(t *testing.T) {
+	big := strings.Repeat("b", 3000)
+	img := imagetest.Image(t, v1.Config{}, imagetest.Layer{Files: []imagetest.File{
+		imagetest.Reg("/big", big), imagetest.Reg("/small", strings.Repeat("s", 1500)),
+	}})
+	tests := []struct {
+		name                string
+		retainSize, maxFile int64
+		sized               int64
+		wantBig, wantSmall  bool
+	}{
+		{"own cap above the retain size", 1000, 8 << 20, 4096, true, false},
+		{"own cap below the file", 1000, 8 << 20, 2999, false, false},
+		{"retain size larger than the own cap", 4096, 8 << 20, 10, true, true},
+		{"never above the maximum file size", 1000, 2000, 1 << 20, false, false},
+		{"exactly the cap", 1000, 8 << 20, 3000, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := analyze.New(analyze.WithChecks(sizedRetainer{tt.sized}),
+				analyze.WithRetainSize(tt.retainSize), analyze.WithMaxFileSize(tt.maxFile)).Run(context.Background(), img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				path string
+				want bool
+				body string
+			}{{"/big", tt.wantBig, big}, {"/small", tt.wantSmall, strings.Repeat("s", 1500)}} {
+				b, err := res.View.ReadFile(c.path)
+				switch {
+				case c.want && (err != nil || string(b) != c.body):
+					t.Errorf("%s: got %d bytes, %v; want the whole body", c.path, len(b), err)
+				case !c.want && !errors.Is(err, analyze.ErrNotRetained):
+					t.Errorf("%s: got %d bytes, %v; want ErrNotRetained", c.path, len(b), err)
+				}
+			}
+		})
+	}
+}
+
 func TestUnsafeEntryNames(t *testing.T) {
 	tests := []struct {
 		name string

@@ -131,17 +131,14 @@ func (e *Engine) walkLayer(ctx context.Context, l v1.Layer, info *LayerInfo, res
 		if body.ioErr != nil {
 			return &LayerError{Index: res.index, Digest: info.Digest, Entry: hdr.Name, Err: body.ioErr}
 		}
-		if ent.IsRegular() && !ent.Hardlink && len(e.retainers) > 0 && hdr.Size <= e.retainSize {
-			for _, r := range e.retainers {
-				if r.Retain(ent) {
-					b, err := body.Bytes()
-					if err != nil {
-						return &LayerError{Index: res.index, Digest: info.Digest, Entry: hdr.Name, Err: err}
-					}
-					ent.retained = append([]byte(nil), b...)
-					ent.kept = true
-					break
-				}
+		if ent.IsRegular() && !ent.Hardlink && len(e.retainers) > 0 && hdr.Size <= e.retainLimit(ent) {
+			b, err := body.Bytes()
+			if err != nil {
+				return &LayerError{Index: res.index, Digest: info.Digest, Entry: hdr.Name, Err: err}
+			}
+			if !body.Truncated() {
+				ent.retained = append([]byte(nil), b...)
+				ent.kept = true
 			}
 		}
 	}
@@ -159,6 +156,22 @@ func (e *Engine) walkLayer(ctx context.Context, l v1.Layer, info *LayerInfo, res
 		}
 	}
 	return nil
+}
+
+// retainLimit is the largest body any retainer wants kept for ent, or -1 when none wants it.
+func (e *Engine) retainLimit(ent *Entry) int64 {
+	limit := int64(-1)
+	for _, r := range e.retainers {
+		if !r.Retain(ent) {
+			continue
+		}
+		l := e.retainSize
+		if sr, ok := r.(SizedRetainer); ok {
+			l = max(l, sr.RetainSize(ent))
+		}
+		limit = max(limit, min(l, e.maxFileSize))
+	}
+	return limit
 }
 
 func truncate(s string, n int) string {

@@ -17,7 +17,8 @@ var RuleCompiler = &finding.Rule{
 		"is present elsewhere. Toolchains belong in a builder stage: in the run-time image they let an attacker " +
 		"build exploits in place and add hundreds of megabytes.",
 	Remediation: "Use a multi-stage build: compile in a builder stage and copy only the binary into a scratch or " +
-		"distroless final stage (for Go: CGO_ENABLED=0 go build, then FROM scratch).",
+		"distroless final stage (for Go: CGO_ENABLED=0 go build, then FROM scratch). " +
+		"Each finding names the package that owns the file and the command that removes it, read from the image's own package database (dpkg, apk; rpm images get the rpm -qf command that names it).",
 	Refs: []string{"ecs:R1", "ecs:R2"},
 }
 
@@ -26,7 +27,7 @@ var compilers = toolSet{
 	"go": true, "rustc": true, "cargo": true, "javac": true, "make": true, "gmake": true,
 }
 
-type compiler struct{}
+type compiler struct{ packageOwners }
 
 func (compiler) Rules() []*finding.Rule { return []*finding.Rule{RuleCompiler} }
 
@@ -62,10 +63,14 @@ func (compiler) CheckImage(_ context.Context, v *analyze.View, r analyze.Reporte
 			continue
 		}
 		reported[t.Path] = true
-		f := finding.New(RuleCompiler, finding.Location{},
-			"Go toolchain at GOROOT "+root+" (its go binary is not in a bin directory on PATH)",
-			"GOROOT "+root)
+		msg := "Go toolchain at GOROOT " + root + " (its go binary is not in a bin directory on PATH)"
+		db, o := ownerOf(v, goBin, t.Path)
+		if s := db.Describe(o); s != "" {
+			msg += ", " + s
+		}
+		f := finding.New(RuleCompiler, finding.Location{}, msg, "GOROOT "+root)
 		f.Details = map[string]string{"program": "go", "resolvesTo": t.Path, "goroot": root}
+		ownerDetails(f.Details, db, o)
 		r.Report(e, f)
 	}
 	return nil

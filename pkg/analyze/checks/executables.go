@@ -201,6 +201,7 @@ func (s toolSet) classify(t tool) (string, bool) {
 }
 
 // reportTools reports every tool of set with rule; kind names the set in messages ("a shell").
+// Each finding names the package that owns the tool and the command that removes it.
 func reportTools(v *analyze.View, r analyze.Reporter, rule *finding.Rule, set toolSet, kind string) []tool {
 	var hits []tool
 	for _, t := range tools(v) {
@@ -209,9 +210,14 @@ func reportTools(v *analyze.View, r analyze.Reporter, rule *finding.Rule, set to
 			continue
 		}
 		hits = append(hits, t)
-		f := finding.New(rule, finding.Location{},
-			fmt.Sprintf("%s is %s (%s)%s", t.entry.Path, kind, m, t.describe(m)), t.resolution())
+		msg := fmt.Sprintf("%s is %s (%s)%s", t.entry.Path, kind, m, t.describe(m))
+		db, o := ownerOf(v, t.entry.Path, t.targetPath)
+		if s := db.Describe(o); s != "" {
+			msg += ", " + s
+		}
+		f := finding.New(rule, finding.Location{}, msg, t.resolution())
 		f.Details = map[string]string{"program": m, "resolvesTo": t.targetPath}
+		ownerDetails(f.Details, db, o)
 		r.Report(t.entry, f)
 	}
 	return hits

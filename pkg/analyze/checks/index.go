@@ -6,10 +6,11 @@ import (
 	"weak"
 
 	"github.com/imgharden/imgharden/pkg/analyze"
+	"github.com/imgharden/imgharden/pkg/pkgdb"
 )
 
 // viewIndex holds what several checks derive from the same View: its entries in Walk order
-// and the executables of its bin directories. The engine runs the image checks of a run one
+// the executables of its bin directories and the package index. The engine runs the image checks of a run one
 // after the other on one View; computing these once per View instead of once per check
 // saves a full walk of the tree per check (BenchmarkImageChecks shows the cost of a walk).
 type viewIndex struct {
@@ -17,6 +18,8 @@ type viewIndex struct {
 	entries     []*analyze.Entry
 	toolsOnce   sync.Once
 	tools       []tool
+	ownersOnce  sync.Once
+	owners      *pkgdb.DB
 }
 
 // indexes maps a weak pointer to a View to its *viewIndex. An index is removed when its

@@ -16,7 +16,8 @@ var RuleNetworkTool = &finding.Rule{
 		"filesystem or of the image's PATH, busybox applet links included. These are the first tools an " +
 		"attacker reaches for to fetch a payload, open a reverse shell or carry data out.",
 	Remediation: "Do downloads in a builder stage and copy only the results into the final stage; if a health " +
-		"check needs HTTP, build it into the application instead of shipping curl or wget.",
+		"check needs HTTP, build it into the application instead of shipping curl or wget. " +
+		"Each finding names the package that owns the file and the command that removes it, read from the image's own package database (dpkg, apk; rpm images get the rpm -qf command that names it).",
 	Refs: []string{"ecs:R5"},
 }
 
@@ -26,7 +27,7 @@ var networkTools = toolSet{
 	"nmap": true, "tcpdump": true,
 }
 
-type networkTool struct{}
+type networkTool struct{ packageOwners }
 
 func (networkTool) Rules() []*finding.Rule { return []*finding.Rule{RuleNetworkTool} }
 

@@ -16,7 +16,8 @@ var RulePackageManager = &finding.Rule{
 		"image does not install software; a package manager left in it lets an attacker install whatever they " +
 		"need, and its databases make the image larger.",
 	Remediation: "Install packages in a builder stage and copy the results into a distroless or scratch final " +
-		"stage; on Debian-based images at least purge what you no longer need.",
+		"stage; on Debian-based images at least purge what you no longer need. " +
+		"Each finding names the package that owns the file and the command that removes it, read from the image's own package database (dpkg, apk; rpm images get the rpm -qf command that names it).",
 	Refs: []string{"ecs:R1"},
 }
 
@@ -26,7 +27,7 @@ var packageManagers = toolSet{
 	"yarn": true, "pnpm": true, "gem": true,
 }
 
-type packageManager struct{}
+type packageManager struct{ packageOwners }
 
 func (packageManager) Rules() []*finding.Rule { return []*finding.Rule{RulePackageManager} }
 

@@ -16,7 +16,8 @@ var RuleShell = &finding.Rule{
 		"hardlinks such as busybox or toybox applet links. An attacker who gets code execution in the container " +
 		"uses the shell to explore it, download tools and move on; most services never need one at run time.",
 	Remediation: "Build the final stage FROM scratch or a distroless base and copy only the application into it; " +
-		"use the exec form of CMD and ENTRYPOINT so nothing needs /bin/sh.",
+		"use the exec form of CMD and ENTRYPOINT so nothing needs /bin/sh. " +
+		"Each finding names the package that owns the file and the command that removes it, read from the image's own package database (dpkg, apk; rpm images get the rpm -qf command that names it).",
 	Refs: []string{"ecs:R5", "ecs:R1"},
 }
 
@@ -25,7 +26,7 @@ var shells = toolSet{
 	"ksh": true, "mksh": true, "busybox": true,
 }
 
-type shell struct{}
+type shell struct{ packageOwners }
 
 func (shell) Rules() []*finding.Rule { return []*finding.Rule{RuleShell} }
 
