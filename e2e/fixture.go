@@ -18,9 +18,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 
 	"github.com/imgharden/imgharden/internal/e2eenv"
 )
@@ -285,18 +287,27 @@ func buildStripped(ctx context.Context, env e2eenv.Env, im, src *Image) error {
 	return run(ctx, env, im.Name+".load", "skopeo", "copy", "--quiet", "oci:"+tmp+":"+tag, "containers-storage:"+im.Local)
 }
 
-// export writes the fixture to every input form. The registry push always runs (the registry
-// may be a fresh one from a new set-up; blobs it has are skipped); the files are rewritten only
-// when the image ID changed. Registry first: skopeo compresses each layer once per registry,
-// and the OCI layout and oci-archive are copied from the registry without recompressing.
+// export writes the fixture to every input form. The registry is pushed unless its tag
+// already names this image (the registry may be a fresh one from a new set-up); the files are
+// rewritten when the image ID changed or the registry got a new push. Registry first: skopeo
+// compresses each layer once per registry, and the OCI layout and oci-archive are copied from
+// the registry without recompressing, so all three carry the same manifest digest.
+//
+// A second push of an image the registry has is not harmless: skopeo's blob-info cache may
+// mount a layer another test pushed, compressed differently, into the repository, and the
+// tag would then name a manifest the OCI layout does not have.
 func export(ctx context.Context, env e2eenv.Env, im *Image) error {
 	dir := filepath.Join(env.Dir, "fixtures", im.Name)
 	stamp := filepath.Join(dir, "image-id")
-	if err := run(ctx, env, im.Name+".push", "skopeo", "copy", "--quiet", "--dest-tls-verify=false",
-		"containers-storage:"+im.Local, "docker://"+im.RegistryRef); err != nil {
-		return err
+	pushed := false
+	if registryConfig(im.RegistryRef) != im.ID {
+		if err := run(ctx, env, im.Name+".push", "skopeo", "copy", "--quiet", "--dest-tls-verify=false",
+			"containers-storage:"+im.Local, "docker://"+im.RegistryRef); err != nil {
+			return err
+		}
+		pushed = true
 	}
-	if b, err := os.ReadFile(stamp); err == nil && string(b) == im.ID && exists(im.DockerArchivePath, im.OCIArchivePath, im.OCILayoutDir) {
+	if b, err := os.ReadFile(stamp); !pushed && err == nil && string(b) == im.ID && exists(im.DockerArchivePath, im.OCIArchivePath, im.OCILayoutDir) {
 		return nil
 	}
 	if err := os.RemoveAll(dir); err != nil {
@@ -316,6 +327,24 @@ func export(ctx context.Context, env e2eenv.Env, im *Image) error {
 		}
 	}
 	return os.WriteFile(stamp, []byte(im.ID), 0o644)
+}
+
+// registryConfig is the config digest of the image ref names in the (plain-HTTP, loopback)
+// registry, or "" when it has none or cannot say.
+func registryConfig(ref string) string {
+	r, err := name.ParseReference(ref, name.Insecure)
+	if err != nil {
+		return ""
+	}
+	img, err := remote.Image(r)
+	if err != nil {
+		return ""
+	}
+	cfg, err := img.ConfigName()
+	if err != nil {
+		return ""
+	}
+	return cfg.String()
 }
 
 func imageID(ctx context.Context, env e2eenv.Env, ref string) (string, error) {
