@@ -241,6 +241,8 @@ func TestE2ECurlFromImage(t *testing.T) {
 	if err := source.Write(ctx, slim, dst); err != nil {
 		t.Fatal(err)
 	}
+	// verify pulls both into podman's storage; leave nothing behind.
+	t.Cleanup(func() { exec.Command("podman", "rmi", "--force", curlRef, slimRef).Run() })
 	probe := "-sS --version"
 	for _, tc := range []struct {
 		name string

@@ -123,10 +123,10 @@ func Verify(ctx context.Context, in VerifyInput) (*VerifyReport, error) {
 		if ctxDir == "" {
 			ctxDir = filepath.Dir(in.Dockerfile)
 		}
-		if orig, err = v.build(ctx, in.Original, ctxDir, tag+"-orig"); err != nil {
+		if orig, err = v.build(ctx, in.Original, ctxDir, tag+"-orig", true); err != nil {
 			return nil, fmt.Errorf("building the original: %w", err)
 		}
-		if hard, err = v.build(ctx, in.Hardened, ctxDir, tag+"-hard"); err != nil {
+		if hard, err = v.build(ctx, in.Hardened, ctxDir, tag+"-hard", false); err != nil {
 			return nil, fmt.Errorf("building the hardened Dockerfile: %w", err)
 		}
 	case in.Image != "":
@@ -138,7 +138,7 @@ func Verify(ctx context.Context, in VerifyInput) (*VerifyReport, error) {
 		} else {
 			empty := filepath.Join(tmp, "context")
 			if err = os.Mkdir(empty, 0o755); err == nil {
-				hard, err = v.build(ctx, in.Hardened, empty, tag+"-hard")
+				hard, err = v.build(ctx, in.Hardened, empty, tag+"-hard", false)
 			}
 		}
 		if err != nil {
@@ -190,14 +190,17 @@ func lastLines(s string, n int) string {
 	return strings.Join(l, " | ")
 }
 
-// build runs buildah on a Dockerfile body and returns the image ID.
-func (v *verifier) build(ctx context.Context, dockerfile []byte, ctxDir, tag string) (string, error) {
+// build runs buildah on a Dockerfile body and returns the image ID. layers keeps buildah's
+// per-instruction cache, which makes a second verify of the same original fast. The hardened
+// build goes without it: its stages start FROM the per-run "-orig" tag, so every run would
+// leave another cached copy of the original image behind in the user's storage.
+func (v *verifier) build(ctx context.Context, dockerfile []byte, ctxDir, tag string, layers bool) (string, error) {
 	f := filepath.Join(v.tmp, strings.ReplaceAll(path.Base(tag), ":", "_")+".Dockerfile")
 	if err := os.WriteFile(f, dockerfile, 0o644); err != nil {
 		return "", err
 	}
 	iid := f + ".iid"
-	if _, err := v.run(ctx, v.in.Buildah, "bud", "--layers", "--tls-verify=false", "--pull=missing",
+	if _, err := v.run(ctx, v.in.Buildah, "bud", "--layers="+strconv.FormatBool(layers), "--tls-verify=false", "--pull=missing",
 		"--iidfile", iid, "-f", f, "-t", tag, ctxDir); err != nil {
 		return "", err
 	}
