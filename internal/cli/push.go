@@ -10,7 +10,6 @@ import (
 	"mime"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -26,7 +25,6 @@ import (
 	"github.com/imgharden/imgharden/internal/catalog"
 	"github.com/imgharden/imgharden/internal/cli/options"
 	"github.com/imgharden/imgharden/pkg/analyze/checks"
-	"github.com/imgharden/imgharden/pkg/finding"
 	"github.com/imgharden/imgharden/pkg/policy"
 	"github.com/imgharden/imgharden/pkg/publish"
 	"github.com/imgharden/imgharden/pkg/report"
@@ -324,14 +322,9 @@ type PromoteOptions struct {
 	PushOptions
 	IsTTY bool // stdout is a terminal: colour the text report
 
-	Format    string
-	Outputs   []output
-	FailOn    finding.Severity
-	Config    string
-	MaxFile   int64
-	LayerConc int
-	Attach    []attachment // --attach MEDIATYPE=PATH
-	SBOM      sbom.Format  // --sbom: the SBOM attached as a referrer; "" attaches none
+	GateOptions
+	Attach []attachment // --attach MEDIATYPE=PATH
+	SBOM   sbom.Format  // --sbom: the SBOM attached as a referrer; "" attaches none
 
 	// Artifacts returns more referrer artifacts for the promoted image, after the gate passed
 	// and before the push. It is the hook for the SBOM: the sbom command sets it (for example
@@ -343,10 +336,10 @@ type attachment struct{ mediaType, path string }
 
 // NewCmdPromote builds `imgharden promote`. runF replaces promoteRun in tests.
 func NewCmdPromote(version string, runF func(context.Context, *PromoteOptions) error) *cobra.Command {
-	o := &PromoteOptions{PushOptions: newPushOptions(version), Format: "text"}
+	o := &PromoteOptions{PushOptions: newPushOptions(version)}
 	var (
-		failOn, maxFile, sbomFormat string
-		outputs, attachs            []string
+		sbomFormat string
+		attachs    []string
 	)
 	cmd := &cobra.Command{
 		Use:   "promote [flags] SRC DEST",
@@ -380,21 +373,8 @@ IMMUTABLE_WITH_EXCLUSION with a sha256-* wildcard exclusion.
 			if err := checkPushFlags(&o.PushOptions); err != nil {
 				return err
 			}
-			if !slices.Contains(report.Formats(), o.Format) {
-				return Usagef("unknown --format %q (want %s)", o.Format, strings.Join(report.Formats(), ", "))
-			}
-			sev, err := finding.ParseSeverity(failOn)
-			if err != nil {
-				return Usagef("--fail-on: %v", err)
-			}
-			o.FailOn = sev
-			o.Outputs = nil
-			for _, s := range outputs {
-				out, err := parseOutput(s)
-				if err != nil {
-					return &UsageError{Err: err}
-				}
-				o.Outputs = append(o.Outputs, out)
+			if err := o.parseFlags(); err != nil {
+				return err
 			}
 			o.Attach = nil
 			for _, s := range attachs {
@@ -404,11 +384,9 @@ IMMUTABLE_WITH_EXCLUSION with a sha256-* wildcard exclusion.
 				}
 				o.Attach = append(o.Attach, a)
 			}
-			if o.MaxFile, err = options.ParseSize(maxFile); err != nil {
-				return Usagef("--max-file-size: %v", err)
-			}
 			o.SBOM = ""
 			if sbomFormat != "none" {
+				var err error
 				if o.SBOM, err = sbom.ParseFormat(sbomFormat); err != nil {
 					return Usagef("--sbom: %v (or none)", err)
 				}
@@ -420,14 +398,8 @@ IMMUTABLE_WITH_EXCLUSION with a sha256-* wildcard exclusion.
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.Format, "format", "f", "text", "report format on stdout: "+strings.Join(report.Formats(), ", "))
-	f.StringArrayVarP(&outputs, "output", "o", nil, "also write a report, FORMAT=PATH (repeatable; PATH - is stdout)")
-	f.StringVar(&failOn, "fail-on", "high", "refuse to promote when a finding is at or above this severity: info, low, medium, high, critical or none")
-	f.StringVar(&o.Config, "config", "", "policy file (default "+policy.DefaultFile+" when present)")
+	o.addFlags(f, "refuse to promote when a finding is")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print no report on stdout and no warnings; the exit code still gates")
-	f.StringVar(&maxFile, "max-file-size", "8M", "read at most this much of each file for content checks")
-	f.IntVar(&o.LayerConc, "layer-concurrency", 0, "layers decoded at once (default: number of CPUs)")
-	_ = f.MarkHidden("layer-concurrency")
 	f.StringVar(&sbomFormat, "sbom", string(sbom.SPDXJSON), "attach an SBOM of SRC in this format: "+strings.Join(sbom.FormatNames(), ", ")+" or none")
 	f.StringArrayVar(&attachs, "attach", nil, "also attach a file as a referrer artifact, MEDIATYPE=PATH (repeatable), e.g. application/spdx+json=sbom.json")
 	addPushFlags(f, &o.PushOptions)

@@ -389,8 +389,8 @@ func Test_promoteRun(t *testing.T) {
 	os.WriteFile(sbomFile, []byte(`{"extra":true}`), 0o644)
 	promote := func(e *ecrEnv, src, dest, format string, mod func(o *PromoteOptions)) (string, string, error) {
 		var out, errOut bytes.Buffer
-		o := &PromoteOptions{PushOptions: *pushOpts(&out, &errOut, src, dest, imgs), Format: format, FailOn: finding.SeverityHigh,
-			MaxFile: 1 << 20}
+		o := &PromoteOptions{PushOptions: *pushOpts(&out, &errOut, src, dest, imgs), GateOptions: GateOptions{Format: format, FailOn: finding.SeverityHigh,
+			MaxFile: 1 << 20}}
 		o.Now = func() time.Time { return imagetest.Epoch }
 		e.wire(&o.PushOptions)
 		if mod != nil {

@@ -248,8 +248,8 @@ func TestScanSBOMDownloadsOnce(t *testing.T) {
 			gets.mu.Lock()
 			gets.n = map[string]int{}
 			gets.mu.Unlock()
-			o := &ScanOptions{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}, Image: ref, Format: "json", FailOn: finding.SeverityNone,
-				MaxFile: 1 << 20, Now: func() time.Time { return imagetest.Epoch }, LoadImage: source.Open}
+			o := &ScanOptions{Out: &bytes.Buffer{}, ErrOut: &bytes.Buffer{}, Image: ref, GateOptions: GateOptions{Format: "json", FailOn: finding.SeverityNone,
+				MaxFile: 1 << 20}, Now: func() time.Time { return imagetest.Epoch }, LoadImage: source.Open}
 			if cached {
 				o.SBOMs = []sbomOutput{{filepath.Join(dir, "s.spdx.json"), sbom.SPDXJSON}, {filepath.Join(dir, "s.cdx.json"), sbom.CycloneDXJSON}}
 			}

@@ -36,17 +36,12 @@ type ScanOptions struct {
 	Out, ErrOut io.Writer
 	IsTTY       bool // stdout is a terminal: colour the text report
 
-	Image     string
-	Format    string
-	Outputs   []output
-	FailOn    finding.Severity
-	Config    string // policy file; "" = .imgharden.yaml when present
-	Quiet     bool
-	Base      string // --base IMAGE: the image this one was built on
-	MaxFile   int64
-	LayerConc int
-	Registry  options.RegistryFlags
-	SBOMs     []sbomOutput // --sbom PATH[=FORMAT]: SBOMs of the same opened image
+	Image string
+	GateOptions
+	Quiet    bool
+	Base     string // --base IMAGE: the image this one was built on
+	Registry options.RegistryFlags
+	SBOMs    []sbomOutput // --sbom PATH[=FORMAT]: SBOMs of the same opened image
 
 	LoadImage LoadImageFunc
 	Now       func() time.Time
@@ -56,10 +51,7 @@ type ScanOptions struct {
 // NewCmdScan builds `imgharden scan`. runF replaces scanRun in tests.
 func NewCmdScan(version string, runF func(context.Context, *ScanOptions) error) *cobra.Command {
 	o := &ScanOptions{LoadImage: source.Open, Now: time.Now, Version: version}
-	var (
-		failOn, maxFile string
-		outputs, sboms  []string
-	)
+	var sboms []string
 	cmd := &cobra.Command{
 		Use:   "scan [flags] IMAGE",
 		Short: "Scan an image for setuid files, shells, tools, secrets, root user and more",
@@ -90,24 +82,8 @@ IMAGE is one of:
 			o.Image = args[0]
 			o.Out, o.ErrOut = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			o.IsTTY = isTerminal(o.Out)
-			if !slices.Contains(report.Formats(), o.Format) {
-				return Usagef("unknown --format %q (want %s)", o.Format, strings.Join(report.Formats(), ", "))
-			}
-			sev, err := finding.ParseSeverity(failOn)
-			if err != nil {
-				return Usagef("--fail-on: %v", err)
-			}
-			o.FailOn = sev
-			o.Outputs = nil
-			for _, s := range outputs {
-				out, err := parseOutput(s)
-				if err != nil {
-					return &UsageError{Err: err}
-				}
-				o.Outputs = append(o.Outputs, out)
-			}
-			if o.MaxFile, err = options.ParseSize(maxFile); err != nil {
-				return Usagef("--max-file-size: %v", err)
+			if err := o.parseFlags(); err != nil {
+				return err
 			}
 			o.SBOMs = nil
 			for _, s := range sboms {
@@ -124,15 +100,9 @@ IMAGE is one of:
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.Format, "format", "f", "text", "report format on stdout: "+strings.Join(report.Formats(), ", "))
-	f.StringArrayVarP(&outputs, "output", "o", nil, "also write a report, FORMAT=PATH (repeatable; PATH - is stdout)")
-	f.StringVar(&failOn, "fail-on", "high", "exit 1 when a finding is at or above this severity: info, low, medium, high, critical or none")
-	f.StringVar(&o.Config, "config", "", "policy file (default "+policy.DefaultFile+" when present)")
+	o.addFlags(f, "exit 1 when a finding is")
 	f.BoolVarP(&o.Quiet, "quiet", "q", false, "print no report on stdout and no warnings; the exit code still gates")
 	f.StringVar(&o.Base, "base", "", "the base IMAGE this image was built on: setuid files are marked new or inherited")
-	f.StringVar(&maxFile, "max-file-size", "8M", "read at most this much of each file for content checks")
-	f.IntVar(&o.LayerConc, "layer-concurrency", 0, "layers decoded at once (default: number of CPUs)")
-	_ = f.MarkHidden("layer-concurrency")
 	f.StringArrayVar(&sboms, "sbom", nil, "also write an SBOM of the image, PATH[=FORMAT] (repeatable; formats "+strings.Join(sbom.FormatNames(), ", ")+"; default spdx-json)")
 	o.Registry.AddFlags(cmd)
 	return cmd

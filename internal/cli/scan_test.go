@@ -133,8 +133,8 @@ func Test_scanRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			o := &ScanOptions{Out: &out, ErrOut: &errOut, Image: tt.image, Format: tt.format, Outputs: tt.outputs,
-				FailOn: tt.failOn, MaxFile: 1 << 20, Now: func() time.Time { return imagetest.Epoch },
+			o := &ScanOptions{Out: &out, ErrOut: &errOut, Image: tt.image, GateOptions: GateOptions{Format: tt.format, Outputs: tt.outputs,
+				FailOn: tt.failOn, MaxFile: 1 << 20}, Now: func() time.Time { return imagetest.Epoch },
 				LoadImage: inject(map[string]v1.Image{"app:planted": planted(t), "app:clean": cleanImage(t)})}
 			if tt.config != "" {
 				o.Config = filepath.Join(dir, tt.config)
@@ -179,8 +179,8 @@ func TestScanBaseMarksInheritedSetuid(t *testing.T) {
 		imagetest.Layer{CreatedBy: "COPY tool", Files: []imagetest.File{{Path: "/usr/local/bin/tool", Mode: fs.ModeSetuid | 0o755, Content: "\x7fELF"}}},
 	)
 	var out bytes.Buffer
-	o := &ScanOptions{Out: &out, ErrOut: &bytes.Buffer{}, Image: "app", Base: "base", Format: "json", FailOn: finding.SeverityNone,
-		MaxFile: 1 << 20, Now: time.Now, LoadImage: inject(map[string]v1.Image{"app": app, "base": base})}
+	o := &ScanOptions{Out: &out, ErrOut: &bytes.Buffer{}, Image: "app", Base: "base", GateOptions: GateOptions{Format: "json", FailOn: finding.SeverityNone,
+		MaxFile: 1 << 20}, Now: time.Now, LoadImage: inject(map[string]v1.Image{"app": app, "base": base})}
 	if err := scanRun(context.Background(), o); err != nil {
 		t.Fatal(err)
 	}
