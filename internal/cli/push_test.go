@@ -97,10 +97,21 @@ func Test_NewCmdPromote(t *testing.T) {
 		check   func(t *testing.T, o *PromoteOptions)
 	}{
 		{"defaults", []string{"a", "b"}, 0, func(t *testing.T, o *PromoteOptions) {
-			if o.Format != "text" || o.FailOn != finding.SeverityHigh || o.MaxFile != 8<<20 || o.Jobs != publish.DefaultJobs || len(o.Attach) != 0 {
+			if o.Format != "text" || o.FailOn != finding.SeverityHigh || o.MaxFile != 8<<20 || o.Jobs != publish.DefaultJobs || len(o.Attach) != 0 || o.SBOM != sbom.SPDXJSON {
 				t.Fatalf("%+v", o)
 			}
 		}},
+		{"sbom format", []string{"--sbom", "cyclonedx-json", "a", "b"}, 0, func(t *testing.T, o *PromoteOptions) {
+			if o.SBOM != sbom.CycloneDXJSON {
+				t.Fatalf("SBOM %q", o.SBOM)
+			}
+		}},
+		{"no sbom", []string{"--sbom", "none", "a", "b"}, 0, func(t *testing.T, o *PromoteOptions) {
+			if o.SBOM != "" {
+				t.Fatalf("SBOM %q", o.SBOM)
+			}
+		}},
+		{"bad sbom format", []string{"--sbom", "spdx-xml", "a", "b"}, ExitUsage, nil},
 		{"flags", []string{"-f", "json", "--fail-on", "critical", "-o", "sarif=s.sarif", "--attach", "application/spdx+json=sbom.json", "--kms-key", "k", "--create-repo", "a", "b"}, 0,
 			func(t *testing.T, o *PromoteOptions) {
 				if o.Format != "json" || o.FailOn != finding.SeverityCritical || len(o.Outputs) != 1 || !o.CreateRepo ||
