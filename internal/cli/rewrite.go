@@ -34,6 +34,7 @@ type RewriteOptions struct {
 	Verify     bool
 	Probe      string
 	Context    string // build context for --verify (default: the Dockerfile's directory)
+	BuildKit   string // --buildkit-addr (default $BUILDKIT_HOST): build for --verify with this buildkitd
 
 	// Injectable for tests.
 	LoadImage func(ctx context.Context, o *RewriteOptions) (*rewrite.Image, func(), error)
@@ -56,8 +57,9 @@ What cannot be fixed is reported on stderr as findings.
 With --image and no Dockerfile it computes the runtime closure of the image's entrypoint and
 writes a Dockerfile that rebuilds it FROM scratch, or the image itself with --emit-image.
 
---verify builds the original and the hardened version with buildah, runs both under podman
-with --probe (arguments for the container, or an http:// URL to GET while it runs) and
+--verify builds the original and the hardened version — with BuildKit when --buildkit-addr or
+BUILDKIT_HOST names a buildkitd (every FROM must then come from a registry it can pull from),
+otherwise with buildah — runs both under podman with --probe (arguments for the container, or an http:// URL to GET while it runs) and
 reports whether the probe behaves the same, sizes, setuid files and shells before and after.
 
 ` + exitCodeHelp,
@@ -65,7 +67,8 @@ reports whether the probe behaves the same, sizes, setuid files and shells befor
   imgharden rewrite --diff --explain Dockerfile
   imgharden rewrite --image localhost/app:dev -o Dockerfile.hardened Dockerfile
   imgharden rewrite --image registry.local/app@sha256:... --emit-image oci:./slim
-  imgharden rewrite --verify --probe '--version' --image docker-archive:app.tar`,
+  imgharden rewrite --verify --probe '--version' --image docker-archive:app.tar
+  imgharden rewrite --verify --buildkit-addr unix:///run/buildkit/buildkitd.sock Dockerfile`,
 		Args: UsageArgs(cobra.MaximumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Out, o.Err = cmd.OutOrStdout(), cmd.ErrOrStderr()
@@ -80,6 +83,9 @@ reports whether the probe behaves the same, sizes, setuid files and shells befor
 			}
 			if o.Probe != "" && !o.Verify {
 				return Usagef("--probe needs --verify")
+			}
+			if cmd.Flags().Changed("buildkit-addr") && !o.Verify {
+				return Usagef("--buildkit-addr needs --verify")
 			}
 			if runF != nil {
 				return runF(cmd.Context(), o)
@@ -100,6 +106,8 @@ reports whether the probe behaves the same, sizes, setuid files and shells befor
 	f.BoolVar(&o.Verify, "verify", false, "build and run original and hardened images and compare them")
 	f.StringVar(&o.Probe, "probe", "", "with --verify: container arguments, or an http:// URL to GET while it runs")
 	f.StringVar(&o.Context, "context", "", "with --verify: build context directory (default: the Dockerfile's directory)")
+	f.StringVar(&o.BuildKit, "buildkit-addr", os.Getenv("BUILDKIT_HOST"),
+		"with --verify: build with this buildkitd (unix://PATH, tcp://HOST:PORT) instead of buildah; empty for buildah (default $BUILDKIT_HOST)")
 	return cmd
 }
 
@@ -320,6 +328,7 @@ func writeFileSafely(o *RewriteOptions, data []byte) error {
 func runVerify(ctx context.Context, o *RewriteOptions, in rewrite.VerifyInput) (*rewrite.VerifyReport, error) {
 	in.Probe = o.Probe
 	in.Context = o.Context
+	in.BuildKitAddr = o.BuildKit
 	in.Log = o.Err
 	return rewrite.Verify(ctx, in)
 }

@@ -104,3 +104,60 @@ func Test_rewriteRun(t *testing.T) {
 		t.Errorf("--force did not write the hardened Dockerfile:\n%s", b)
 	}
 }
+
+func Test_NewCmdRewriteBuildKit(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  string // BUILDKIT_HOST
+		args []string
+		want string // o.BuildKit
+		code int
+	}{
+		{name: "unset", args: []string{"--verify", "Dockerfile"}},
+		{name: "flag", args: []string{"--verify", "--buildkit-addr", "unix:///run/bk.sock", "Dockerfile"}, want: "unix:///run/bk.sock"},
+		{name: "from BUILDKIT_HOST", env: "tcp://127.0.0.1:1234", args: []string{"--verify", "Dockerfile"}, want: "tcp://127.0.0.1:1234"},
+		{name: "flag over BUILDKIT_HOST", env: "tcp://127.0.0.1:1234", args: []string{"--verify", "--buildkit-addr", "unix:///b.sock", "Dockerfile"}, want: "unix:///b.sock"},
+		{name: "empty flag means buildah", env: "tcp://127.0.0.1:1234", args: []string{"--verify", "--buildkit-addr=", "Dockerfile"}, want: ""},
+		{name: "BUILDKIT_HOST without verify is ignored", env: "tcp://127.0.0.1:1234", args: []string{"Dockerfile"}, want: "tcp://127.0.0.1:1234"},
+		{name: "flag without verify", args: []string{"--buildkit-addr", "unix:///b.sock", "Dockerfile"}, code: ExitUsage},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("BUILDKIT_HOST", tc.env)
+			var got *RewriteOptions
+			cmd := NewCmdRewrite(func(_ context.Context, o *RewriteOptions) error { got = o; return nil })
+			setFlagErrors(cmd)
+			cmd.SetArgs(tc.args)
+			cmd.SetOut(&bytes.Buffer{})
+			cmd.SetErr(&bytes.Buffer{})
+			cmd.SilenceErrors, cmd.SilenceUsage = true, true
+			err := cmd.Execute()
+			if code := ExitCode(err); code != tc.code {
+				t.Fatalf("exit %d (%v), want %d", code, err, tc.code)
+			}
+			if tc.code == 0 && (got == nil || got.BuildKit != tc.want) {
+				t.Errorf("BuildKit = %+v, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// Test_rewriteRunBuildKitUnreachable: --buildkit-addr reaches rewrite.Verify, and a buildkitd
+// that is not there is a one-line runtime error (exit 3) naming the address.
+func Test_rewriteRunBuildKitUnreachable(t *testing.T) {
+	dir := t.TempDir()
+	df := filepath.Join(dir, "Dockerfile")
+	if err := os.WriteFile(df, []byte("FROM debian:bookworm\nCMD [\"true\"]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := "unix://" + filepath.Join(dir, "no-buildkitd.sock")
+	var out, errb bytes.Buffer
+	o := &RewriteOptions{Out: &out, Err: &errb, Dockerfile: df, NoPin: true, Verify: true, BuildKit: addr,
+		LoadImage: loadRewriteImage, Verifier: runVerify}
+	err := rewriteRun(t.Context(), o)
+	if code := ExitCode(err); code != ExitRuntime {
+		t.Fatalf("exit %d (%v), want %d", code, err, ExitRuntime)
+	}
+	if msg := err.Error(); !strings.Contains(msg, "buildkitd at "+addr) || strings.Contains(msg, "\n") {
+		t.Errorf("error %q: want one line naming %s", msg, addr)
+	}
+}

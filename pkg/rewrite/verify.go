@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	bkclient "github.com/moby/buildkit/client"
 
 	"github.com/imgharden/imgharden/pkg/analyze"
 )
@@ -35,6 +36,7 @@ type VerifyInput struct {
 	Log           io.Writer
 	Podman        string        // default "podman"
 	Buildah       string        // default "buildah"
+	BuildKitAddr  string        // buildkitd's address (unix:///run/buildkit/buildkitd.sock, tcp://...); "" builds with buildah
 	Timeout       time.Duration // per probe run; default 60s
 }
 
@@ -91,10 +93,11 @@ var measured sync.Map
 type verifier struct {
 	in  VerifyInput
 	tmp string
+	bk  *bkclient.Client // connected on the first BuildKit build
 }
 
-// Verify builds (buildah) the original and the hardened version, runs both under podman
-// with the probe, and measures them.
+// Verify builds the original and the hardened version (with BuildKit when BuildKitAddr is
+// set, otherwise with buildah), runs both under podman with the probe, and measures them.
 func Verify(ctx context.Context, in VerifyInput) (*VerifyReport, error) {
 	if in.Podman == "" {
 		in.Podman = "podman"
@@ -114,6 +117,11 @@ func Verify(ctx context.Context, in VerifyInput) (*VerifyReport, error) {
 	}
 	defer os.RemoveAll(tmp)
 	v := &verifier{in: in, tmp: tmp}
+	defer func() {
+		if v.bk != nil {
+			v.bk.Close()
+		}
+	}()
 	start := time.Now()
 	tag := "localhost/imgharden-verify:" + strconv.Itoa(os.Getpid()) + "-" + strconv.FormatInt(time.Now().UnixNano()%1e9, 10)
 	var orig, hard string
@@ -190,11 +198,16 @@ func lastLines(s string, n int) string {
 	return strings.Join(l, " | ")
 }
 
-// build runs buildah on a Dockerfile body and returns the image ID. layers keeps buildah's
+// build builds a Dockerfile body with BuildKit when the input names buildkitd (layers does not
+// apply: buildkitd keeps its own cache), otherwise with buildah, and returns the image ID.
+// layers keeps buildah's
 // per-instruction cache, which makes a second verify of the same original fast. The hardened
 // build goes without it: its stages start FROM the per-run "-orig" tag, so every run would
 // leave another cached copy of the original image behind in the user's storage.
 func (v *verifier) build(ctx context.Context, dockerfile []byte, ctxDir, tag string, layers bool) (string, error) {
+	if v.in.BuildKitAddr != "" {
+		return v.buildKit(ctx, dockerfile, ctxDir, tag)
+	}
 	f := filepath.Join(v.tmp, strings.ReplaceAll(path.Base(tag), ":", "_")+".Dockerfile")
 	if err := os.WriteFile(f, dockerfile, 0o644); err != nil {
 		return "", err
