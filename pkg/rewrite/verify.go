@@ -181,7 +181,7 @@ func (v *verifier) run(ctx context.Context, name string, args ...string) (string
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	fmt.Fprintf(v.in.Log, "verify: %s %s\n", name, strings.Join(args, " "))
 	if err := cmd.Run(); err != nil {
-		return out.String(), fmt.Errorf("%s %s: %w: %s", name, args[0], err, lastLines(errb.String(), 5))
+		return out.String(), fmt.Errorf("%s %s: %w: %s", name, args[0], err, lastLines(errb.String()))
 	}
 	return out.String(), nil
 }
@@ -190,12 +190,11 @@ func (v *verifier) podman(ctx context.Context, args ...string) (string, error) {
 	return v.run(ctx, v.in.Podman, args...)
 }
 
-func lastLines(s string, n int) string {
-	l := strings.Split(strings.TrimSpace(s), "\n")
-	if len(l) > n {
-		l = l[len(l)-n:]
-	}
-	return strings.Join(l, " | ")
+// lastLines is the last few non-empty lines of a command's output, on one line.
+func lastLines(s string) string {
+	var t logTail
+	t.add([]byte(s))
+	return t.String()
 }
 
 // build builds a Dockerfile body with BuildKit when the input names buildkitd (layers does not
@@ -399,7 +398,7 @@ func (v *verifier) probe(ctx context.Context, id string, f *ImageFacts) error {
 			}
 			if time.Now().After(deadline) {
 				logs, _ := v.podman(ctx, "logs", name)
-				return fmt.Errorf("probe %s: no answer from %s within %s: %v (logs: %s)", p, id, v.in.Timeout, err, lastLines(logs, 5))
+				return fmt.Errorf("probe %s: no answer from %s within %s: %v (logs: %s)", p, id, v.in.Timeout, err, lastLines(logs))
 			}
 			select {
 			case <-ctx.Done():
