@@ -147,16 +147,25 @@ func prepareSBOM(img *source.Image, outs []sbomOutput) error {
 	return img.CacheLayers("", 1) // one reuse: syft's read
 }
 
+// generateSBOM catalogs an opened image once, named by its reference and manifest digest.
+func generateSBOM(ctx context.Context, img *source.Image, version string) (*sbom.SBOM, error) {
+	doc, err := sbom.Generate(ctx, img.Image, sbom.WithName(img.Ref.String()),
+		sbom.WithManifestDigest(img.ManifestDigest), sbom.WithToolVersion(version))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", img.Ref, err)
+	}
+	return doc, nil
+}
+
 // writeSBOMs generates the SBOM of an opened image once and writes it in every requested
 // format. Files are replaced atomically; "-" is stdout.
 func writeSBOMs(ctx context.Context, stdout, stderr io.Writer, img *source.Image, outs []sbomOutput, quiet bool, version string) error {
 	if len(outs) == 0 {
 		return nil
 	}
-	doc, err := sbom.Generate(ctx, img.Image, sbom.WithName(img.Ref.String()),
-		sbom.WithManifestDigest(img.ManifestDigest), sbom.WithToolVersion(version))
+	doc, err := generateSBOM(ctx, img, version)
 	if err != nil {
-		return fmt.Errorf("%s: %w", img.Ref, err)
+		return err
 	}
 	for _, out := range outs {
 		if out.path == "-" {
@@ -217,10 +226,9 @@ func sbomSummary(doc *sbom.SBOM, outs []sbomOutput) string {
 // typed with the format's media type.
 func sbomArtifact(f sbom.Format, version string) func(context.Context, *source.Image) ([]publish.Artifact, error) {
 	return func(ctx context.Context, img *source.Image) ([]publish.Artifact, error) {
-		doc, err := sbom.Generate(ctx, img.Image, sbom.WithName(img.Ref.String()),
-			sbom.WithManifestDigest(img.ManifestDigest), sbom.WithToolVersion(version))
+		doc, err := generateSBOM(ctx, img, version)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", img.Ref, err)
+			return nil, err
 		}
 		var b bytes.Buffer
 		if err := doc.Encode(&b, f); err != nil {
